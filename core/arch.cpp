@@ -1,0 +1,118 @@
+#include "core/arch.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+
+namespace tinynas {
+
+int32_t ArchSpec::num_blocks() const {
+  int32_t n = 0;
+  for (const auto& s : stages) n += static_cast<int32_t>(s.blocks.size());
+  return n;
+}
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::kNone: return "none";
+    case Activation::kRelu: return "relu";
+    case Activation::kRelu6: return "relu6";
+  }
+  return "?";
+}
+
+int32_t make_divisible(double v, int32_t divisor) {
+  int32_t rounded = static_cast<int32_t>(v + divisor / 2.0) / divisor * divisor;
+  if (rounded < divisor) rounded = divisor;
+  if (rounded < 0.9 * v) rounded += divisor;
+  return rounded;
+}
+
+std::vector<int32_t> block_input_channels(const ArchSpec& arch) {
+  std::vector<int32_t> in;
+  in.reserve(static_cast<size_t>(arch.num_blocks()));
+  int32_t c = arch.first_conv.out_channels;
+  for (const auto& stage : arch.stages) {
+    for (const auto& b : stage.blocks) {
+      in.push_back(c);
+      c = b.out_channels;
+    }
+  }
+  return in;
+}
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& where, const std::string& what) {
+  throw Error("invalid architecture: " + at(where, what));
+}
+
+void check_kernel(const std::string& where, int32_t k) {
+  if (k < 1 || k > 11 || k % 2 == 0)
+    invalid(where, "kernel " + std::to_string(k) + " must be odd and in 1..11");
+}
+
+void check_stride(const std::string& where, int32_t s) {
+  if (s != 1 && s != 2) invalid(where, "stride " + std::to_string(s) + " must be 1 or 2");
+}
+
+}  // namespace
+
+void validate(const ArchSpec& arch) {
+  if (arch.resolution < 8 || arch.resolution > 1024)
+    invalid("resolution", std::to_string(arch.resolution) + " is outside 8..1024");
+  if (arch.in_channels < 1 || arch.in_channels > 16)
+    invalid("in_channels", std::to_string(arch.in_channels) + " is outside 1..16");
+  if (!(arch.width_mult > 0.0 && arch.width_mult <= 4.0))
+    invalid("width_mult", "must be in (0, 4]");
+  if (arch.first_conv.out_channels < 1) invalid("first_conv", "out_channels must be positive");
+  check_kernel("first_conv", arch.first_conv.kernel);
+  check_stride("first_conv", arch.first_conv.stride);
+  if (arch.stages.empty()) invalid("stages", "at least one stage is needed");
+
+  int32_t c = arch.first_conv.out_channels;
+  int32_t hw = (arch.resolution - 1) / arch.first_conv.stride + 1;
+  for (size_t si = 0; si < arch.stages.size(); ++si) {
+    const auto& stage = arch.stages[si];
+    if (stage.blocks.empty()) invalid("stage " + std::to_string(si), "has no blocks");
+    for (size_t bi = 0; bi < stage.blocks.size(); ++bi) {
+      const auto& b = stage.blocks[bi];
+      const std::string where = "stage " + std::to_string(si) + " block " + std::to_string(bi);
+      check_kernel(where, b.kernel);
+      check_stride(where, b.stride);
+      if (b.out_channels < 1) invalid(where, "out_channels must be positive");
+      if (b.expand < 1) invalid(where, "expand must be at least 1");
+      if (b.expand == 1 && b.mid_channels != c)
+        invalid(where, "expand 1 (no expansion conv) needs mid_channels == input channels (" +
+                           std::to_string(c) + "), got " + std::to_string(b.mid_channels));
+      if (b.mid_channels < 1) invalid(where, "mid_channels must be positive");
+      if (b.residual && (b.stride != 1 || b.out_channels != c))
+        invalid(where, "a residual block needs stride 1 and out_channels == input channels (" +
+                           std::to_string(c) + "), got stride " + std::to_string(b.stride) +
+                           " and out_channels " + std::to_string(b.out_channels));
+      hw = (hw - 1) / b.stride + 1;
+      c = b.out_channels;
+    }
+  }
+  if (arch.feature_mix_channels < 0) invalid("feature_mix", "channels must be >= 0");
+  if (arch.num_classes < 1) invalid("classifier", "num_classes must be positive");
+  if (hw < 1) invalid("resolution", "too small for the network's strides");
+}
+
+bool operator==(const ConvSpec& a, const ConvSpec& b) {
+  return a.out_channels == b.out_channels && a.kernel == b.kernel && a.stride == b.stride;
+}
+bool operator==(const BlockSpec& a, const BlockSpec& b) {
+  return a.kernel == b.kernel && a.expand == b.expand && a.mid_channels == b.mid_channels &&
+         a.out_channels == b.out_channels && a.stride == b.stride && a.residual == b.residual;
+}
+bool operator==(const StageSpec& a, const StageSpec& b) { return a.blocks == b.blocks; }
+bool operator==(const ArchSpec& a, const ArchSpec& b) {
+  return a.resolution == b.resolution && a.in_channels == b.in_channels &&
+         a.width_mult == b.width_mult && a.activation == b.activation &&
+         a.first_conv == b.first_conv && a.stages == b.stages &&
+         a.feature_mix_channels == b.feature_mix_channels && a.num_classes == b.num_classes;
+}
+
+}  // namespace tinynas

@@ -1,0 +1,156 @@
+#include "core/mcu.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/doc.h"
+#include "core/error.h"
+#include "core/size.h"
+
+namespace tinynas {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+int64_t get_size(const Document& doc, const json& obj, const std::string& pointer,
+                 const std::string& key, bool required) {
+  const json* v = find_member(doc, obj, pointer, key);
+  if (v == nullptr || v->is_null()) {
+    if (required) doc.fail(child(pointer, key), "missing (required)");
+    return 0;
+  }
+  if (v->is_number_integer()) return v->get<int64_t>();
+  if (v->is_string()) {
+    try {
+      return parse_size(v->get<std::string>(), key);
+    } catch (const Error& e) {
+      doc.fail(child(pointer, key), "expected a size like 256K or 1M, got '" +
+                                        v->get<std::string>() + "'");
+    }
+  }
+  doc.fail(child(pointer, key), "expected a size like 256K or 1M");
+}
+
+const json& get_object(const Document& doc, const json& obj, const std::string& pointer,
+                       const std::string& key) {
+  const json* v = find_member(doc, obj, pointer, key);
+  if (v == nullptr) doc.fail(child(pointer, key), "missing (required)");
+  if (!v->is_object()) doc.fail(child(pointer, key), "expected a mapping");
+  return *v;
+}
+
+const char* const kCores[] = {"cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7",
+                              "cortex-m33", "cortex-m55"};
+
+McuTarget parse_mcu(const Document& doc) {
+  const json& r = doc.root;
+  if (!r.is_object()) doc.fail("", "an MCU description must be a mapping");
+  McuTarget m;
+  m.source = doc.path;
+  m.name = get_string(doc, r, "", "name");
+  m.part = get_string_or(doc, r, "", "part", m.name);
+  m.core = get_string(doc, r, "", "core");
+  if (std::find(std::begin(kCores), std::end(kCores), m.core) == std::end(kCores))
+    doc.fail("/core", "unknown core '" + m.core +
+                          "' (cortex-m0plus, cortex-m3, cortex-m4, cortex-m7, cortex-m33, cortex-m55)");
+  m.dsp = get_bool_or(doc, r, "", "dsp", m.core == "cortex-m4" || m.core == "cortex-m7");
+  const double mhz = get_number(doc, r, "", "clock_mhz");
+  if (!(mhz > 0 && mhz < 10000)) doc.fail("/clock_mhz", "must be a positive clock in MHz");
+  m.clock_hz = static_cast<int64_t>(mhz * 1e6 + 0.5);
+  m.flash_bytes = get_size(doc, r, "", "flash", true);
+  m.sram_bytes = get_size(doc, r, "", "sram", true);
+  m.budget_flash_bytes = m.flash_bytes;
+  m.budget_sram_bytes = m.sram_bytes;
+  if (const json* b = find_member(doc, r, "", "budget"); b != nullptr && !b->is_null()) {
+    if (!b->is_object()) doc.fail("/budget", "expected a mapping with flash and sram");
+    if (int64_t f = get_size(doc, *b, "/budget", "flash", false); f > 0) m.budget_flash_bytes = f;
+    if (int64_t s = get_size(doc, *b, "/budget", "sram", false); s > 0) m.budget_sram_bytes = s;
+  }
+  const json& res = get_object(doc, r, "", "reserved");
+  m.reserved_sram_bytes = get_size(doc, res, "/reserved", "sram", true);
+  m.reserved_flash_bytes = get_size(doc, res, "/reserved", "flash", true);
+
+  const json& code = get_object(doc, r, "", "code_bytes");
+  for (int k = 0; k < kNumOpKinds; ++k) {
+    const std::string name = op_kind_name(static_cast<OpKind>(k));
+    m.kernel_code_bytes[k] = get_size(doc, code, "/code_bytes", name, true);
+  }
+  m.per_layer_code_bytes = get_size(doc, code, "/code_bytes", "per_layer", true);
+
+  const json& lat = get_object(doc, r, "", "latency");
+  m.latency_fitted = get_bool_or(doc, lat, "/latency", "fitted", false);
+  for (int k = 0; k < kNumOpKinds; ++k) {
+    const std::string name = op_kind_name(static_cast<OpKind>(k));
+    const std::string p = child("/latency", name);
+    const json& c = get_object(doc, lat, "/latency", name);
+    OpLatencyCoeffs& o = m.latency[k];
+    o.per_mac = get_number_or(doc, c, p, "per_mac", 0);
+    o.per_output = get_number_or(doc, c, p, "per_output", 0);
+    o.per_input = get_number_or(doc, c, p, "per_input", 0);
+    o.per_op = get_number_or(doc, c, p, "per_op", 0);
+    for (const char* key : {"per_mac", "per_output", "per_input", "per_op"}) {
+      if (get_number_or(doc, c, p, key, 0) < 0) doc.fail(child(p, key), "must not be negative");
+    }
+  }
+  if (const json* q = find_member(doc, r, "", "qemu"); q != nullptr && !q->is_null()) {
+    m.qemu_machine = get_string(doc, *q, "/qemu", "machine");
+    m.qemu_cpu = get_string_or(doc, *q, "/qemu", "cpu", m.core);
+  }
+  if (const json* mem = find_member(doc, r, "", "memory"); mem != nullptr && !mem->is_null()) {
+    m.flash_origin = get_int_or(doc, *mem, "/memory", "flash_origin", 0);
+    m.sram_origin = get_int_or(doc, *mem, "/memory", "sram_origin", 0x20000000);
+  }
+  if (m.reserved_sram_bytes >= m.sram_bytes)
+    doc.fail("/reserved/sram", "reserves all of the part's SRAM");
+  if (m.reserved_flash_bytes >= m.flash_bytes)
+    doc.fail("/reserved/flash", "reserves all of the part's flash");
+  return m;
+}
+
+}  // namespace
+
+std::string config_dir() {
+  if (const char* env = std::getenv("TINYNAS_CONFIG_DIR"); env != nullptr && *env != '\0')
+    return env;
+  return TINYNAS_DEFAULT_CONFIG_DIR;
+}
+
+std::vector<std::string> known_mcus() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(config_dir()) / "mcus", ec)) {
+    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+McuTarget load_mcu(const std::string& name_or_path) {
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       name_or_path.ends_with(".yaml") || name_or_path.ends_with(".yml");
+  std::string path = name_or_path;
+  if (!is_path) {
+    path = (fs::path(config_dir()) / "mcus" / (name_or_path + ".yaml")).string();
+    if (!fs::exists(path)) {
+      std::string known;
+      for (const auto& n : known_mcus()) known += (known.empty() ? "" : ", ") + n;
+      throw Error("unknown MCU '" + name_or_path + "'; known MCUs: " +
+                  (known.empty() ? "(none found in " + config_dir() + "/mcus)" : known) +
+                  " (or give the path of an MCU YAML file)");
+    }
+  }
+  return parse_mcu(load_document(path));
+}
+
+Budget budget_for(const McuTarget& mcu, int64_t flash_bytes, int64_t sram_bytes,
+                  double latency_ms) {
+  Budget b;
+  b.flash_bytes = flash_bytes > 0 ? flash_bytes : mcu.budget_flash_bytes;
+  b.sram_bytes = sram_bytes > 0 ? sram_bytes : mcu.budget_sram_bytes;
+  b.latency_ms = latency_ms;
+  return b;
+}
+
+}  // namespace tinynas

@@ -1,0 +1,133 @@
+#include "evaluator/cost_model.h"
+
+#include <cstdio>
+
+#include "core/memory_planner.h"
+#include "core/size.h"
+
+namespace tinynas {
+namespace {
+
+inline int64_t align4(int64_t v) { return (v + 3) & ~int64_t{3}; }
+
+}  // namespace
+
+double op_cycles(const OpGraph& g, const Op& op, const McuTarget& mcu) {
+  const OpLatencyCoeffs& c = mcu.latency[static_cast<int>(op.kind)];
+  int64_t inputs = g.tensors[op.input].shape.elements();
+  if (op.input2 >= 0) inputs += g.tensors[op.input2].shape.elements();
+  const int64_t outputs = g.tensors[op.output].shape.elements();
+  return c.per_mac * static_cast<double>(op.macs) + c.per_output * static_cast<double>(outputs) +
+         c.per_input * static_cast<double>(inputs) + c.per_op;
+}
+
+CostReport estimate_cost(const OpGraph& g, int64_t arena_bytes, const McuTarget& mcu,
+                         const Budget& budget) {
+  CostReport r;
+  bool kind_used[kNumOpKinds] = {};
+  int64_t channels = 0;
+  for (const Op& op : g.ops) {
+    r.macs += op.macs;
+    r.weight_bytes += align4(op.weights);
+    channels += op.biases;
+    kind_used[static_cast<int>(op.kind)] = true;
+    r.cycles += op_cycles(g, op, mcu);
+  }
+  r.params = g.total_params();
+  r.deployed_params = g.deployed_params();
+  r.bias_bytes = 4 * channels;
+  r.requant_bytes = 8 * channels;
+  r.code_bytes = mcu.reserved_flash_bytes +
+                 mcu.per_layer_code_bytes * static_cast<int64_t>(g.ops.size());
+  for (int k = 0; k < kNumOpKinds; ++k)
+    if (kind_used[k]) r.code_bytes += mcu.kernel_code_bytes[k];
+  r.flash_bytes = r.weight_bytes + r.bias_bytes + r.requant_bytes + r.code_bytes;
+  r.arena_bytes = arena_bytes;
+  r.peak_sram_bytes = arena_bytes + mcu.reserved_sram_bytes;
+  r.latency_ms = r.cycles / static_cast<double>(mcu.clock_hz) * 1e3;
+  r.fits_flash = r.flash_bytes <= budget.flash_bytes;
+  r.fits_sram = r.peak_sram_bytes <= budget.sram_bytes;
+  r.fits_latency = budget.latency_ms <= 0 || r.latency_ms <= budget.latency_ms;
+  r.fits = r.fits_flash && r.fits_sram && r.fits_latency;
+  return r;
+}
+
+CostReport estimate_cost(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget) {
+  thread_local OpGraph graph;
+  thread_local MemoryPlanner planner;
+  lower(arch, graph);
+  const int64_t arena = plan_arena_bytes(graph, planner);
+  return estimate_cost(graph, arena, mcu, budget);
+}
+
+nlohmann::json cost_to_json(const CostReport& c) {
+  return {{"macs", c.macs},
+          {"params", c.params},
+          {"flash_bytes", c.flash_bytes},
+          {"peak_sram_bytes", c.peak_sram_bytes},
+          {"latency_ms", c.latency_ms},
+          {"fits", c.fits},
+          {"deployed_params", c.deployed_params},
+          {"weight_bytes", c.weight_bytes},
+          {"bias_bytes", c.bias_bytes},
+          {"requant_bytes", c.requant_bytes},
+          {"code_bytes", c.code_bytes},
+          {"arena_bytes", c.arena_bytes},
+          {"cycles", c.cycles},
+          {"fits_flash", c.fits_flash},
+          {"fits_sram", c.fits_sram},
+          {"fits_latency", c.fits_latency}};
+}
+
+std::string format_cost(const CostReport& c, const McuTarget& mcu, const Budget& b) {
+  std::string out;
+  char line[256];
+  auto row = [&](const char* name, const std::string& value, const std::string& limit,
+                 const char* verdict) {
+    std::snprintf(line, sizeof line, "  %-16s %-22s %-22s %s\n", name, value.c_str(), limit.c_str(),
+                  verdict);
+    out += line;
+  };
+  std::snprintf(line, sizeof line, "cost on %s (%s, %s, %.0f MHz)\n", mcu.name.c_str(),
+                mcu.part.c_str(), mcu.core.c_str(), static_cast<double>(mcu.clock_hz) / 1e6);
+  out += line;
+  std::snprintf(line, sizeof line, "%.2fM (%lld)", static_cast<double>(c.macs) / 1e6,
+                static_cast<long long>(c.macs));
+  row("MACs", line, "", "");
+  std::snprintf(line, sizeof line, "%.3fM (%lld)", static_cast<double>(c.params) / 1e6,
+                static_cast<long long>(c.params));
+  row("params", line, "", "");
+  row("flash", format_size(c.flash_bytes) + " (" + std::to_string(c.flash_bytes) + ")",
+      "budget " + format_size(b.flash_bytes), c.fits_flash ? "fits" : "DOES NOT FIT");
+  std::snprintf(line, sizeof line, "    weights %s, bias+requant %s, code %s\n",
+                format_size(c.weight_bytes).c_str(),
+                format_size(c.bias_bytes + c.requant_bytes).c_str(),
+                format_size(c.code_bytes).c_str());
+  out += line;
+  row("peak SRAM", format_size(c.peak_sram_bytes) + " (" + std::to_string(c.peak_sram_bytes) + ")",
+      "budget " + format_size(b.sram_bytes), c.fits_sram ? "fits" : "DOES NOT FIT");
+  std::snprintf(line, sizeof line, "    arena %s, reserved %s\n", format_size(c.arena_bytes).c_str(),
+                format_size(mcu.reserved_sram_bytes).c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "%.1f ms", c.latency_ms);
+  std::string limit;
+  if (b.latency_ms > 0) {
+    char l2[64];
+    std::snprintf(l2, sizeof l2, "budget %.1f ms", b.latency_ms);
+    limit = l2;
+  }
+  row("latency", std::string(line) + (mcu.latency_fitted ? "" : " (unfitted)"), limit,
+      b.latency_ms > 0 ? (c.fits_latency ? "fits" : "DOES NOT FIT") : "");
+  if (!c.fits_flash) {
+    out += "  over the flash budget by " + format_size(c.flash_bytes - b.flash_bytes) + " (" +
+           std::to_string(c.flash_bytes - b.flash_bytes) + " bytes)\n";
+  }
+  if (!c.fits_sram) {
+    out += "  over the SRAM budget by " + format_size(c.peak_sram_bytes - b.sram_bytes) + " (" +
+           std::to_string(c.peak_sram_bytes - b.sram_bytes) + " bytes)\n";
+  }
+  out += c.fits ? "fits: yes\n" : "fits: no\n";
+  return out;
+}
+
+}  // namespace tinynas
