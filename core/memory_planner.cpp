@@ -13,7 +13,8 @@ inline int32_t first_use(const Tensor& t) { return t.producer < 0 ? 0 : t.produc
 
 // The input a given op overwrites in place, or -1. This is the runtime's rule
 // (see the header); the code generator calls the kernels accordingly.
-int32_t in_place_input(const OpGraph& g, int32_t op_index) {
+int32_t in_place_input(const OpGraph& g, int32_t op_index, bool enabled = true) {
+  if (!enabled) return -1;
   const Op& op = g.ops[op_index];
   if (op.kind == OpKind::kDepthwiseConv2d) {
     return g.tensors[op.input].last_use == op_index ? op.input : -1;
@@ -40,7 +41,7 @@ int32_t add_graph_buffers(const OpGraph& g, MemoryPlanner& planner,
     const Op& op = g.ops[i];
     const Tensor& out = g.tensors[op.output];
     scratch = std::max(scratch, op.scratch_bytes);
-    const int32_t alias = in_place_input(g, i);
+    const int32_t alias = in_place_input(g, i, planner.in_place());
     if (alias >= 0) {
       tb[op.output] = tb[alias];
       planner.add_segment(tb[alias], out.bytes, i, out.last_use);
@@ -159,7 +160,8 @@ void plan_memory(const OpGraph& g, MemoryPlanner& planner, MemoryPlan& plan) {
   for (size_t t = 0; t < g.tensors.size(); ++t)
     plan.tensor_offset[t] = planner.offset_of(plan.tensor_buffer[t]);
   plan.op_in_place.assign(g.ops.size(), 0);
-  for (int32_t i = 0; i < num_ops; ++i) plan.op_in_place[i] = in_place_input(g, i) >= 0;
+  for (int32_t i = 0; i < num_ops; ++i)
+    plan.op_in_place[i] = in_place_input(g, i, planner.in_place()) >= 0;
 
   plan.buffers.assign(static_cast<size_t>(planner.num_buffers()), BufferPlan{});
   for (int32_t b = 0; b < planner.num_buffers(); ++b) {
@@ -185,7 +187,6 @@ void plan_memory(const OpGraph& g, MemoryPlanner& planner, MemoryPlan& plan) {
   // Lower bound: at each op, the live bytes (the largest live tensor of each
   // in-place chain counts once).
   std::vector<int64_t> live(static_cast<size_t>(num_ops), plan.scratch_bytes);
-  std::vector<int64_t> chain_at(static_cast<size_t>(num_ops) * 0);
   for (const BufferPlan& bp : plan.buffers) {
     if (bp.tensors.empty()) continue;
     for (int32_t i = bp.first_use; i <= bp.last_use; ++i) {
@@ -200,8 +201,8 @@ void plan_memory(const OpGraph& g, MemoryPlanner& planner, MemoryPlan& plan) {
   plan.lower_bound_bytes = live.empty() ? 0 : *std::max_element(live.begin(), live.end());
 }
 
-MemoryPlan plan_memory(const OpGraph& graph, PlannerStrategy strategy) {
-  MemoryPlanner planner(strategy);
+MemoryPlan plan_memory(const OpGraph& graph, PlannerStrategy strategy, bool in_place) {
+  MemoryPlanner planner(strategy, in_place);
   MemoryPlan plan;
   plan_memory(graph, planner, plan);
   return plan;
@@ -230,7 +231,7 @@ std::string check_plan(const OpGraph& g, const MemoryPlan& plan) {
       if (first_use(tt) <= i && i <= tt.last_use) alive.push_back(static_cast<int32_t>(t));
     }
     const Op& op = g.ops[i];
-    const int32_t replaced = in_place_input(g, i);
+    const int32_t replaced = plan.op_in_place[i] ? in_place_input(g, i) : -1;
     for (size_t a = 0; a < alive.size(); ++a) {
       const int32_t ta = alive[a];
       const int64_t a0 = plan.tensor_offset[ta], a1 = a0 + g.tensors[ta].bytes;

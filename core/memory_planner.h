@@ -43,8 +43,12 @@ inline constexpr int64_t kArenaAlignment = 4;
 
 class MemoryPlanner {
  public:
-  explicit MemoryPlanner(PlannerStrategy strategy = PlannerStrategy::kGreedyBySize)
-      : strategy_(strategy) {}
+  // in_place = false turns the runtime's in-place rules off when planning a
+  // graph (an ablation for benchmarks; the runtime always runs in place).
+  explicit MemoryPlanner(PlannerStrategy strategy = PlannerStrategy::kGreedyBySize,
+                         bool in_place = true)
+      : strategy_(strategy), in_place_(in_place) {}
+  bool in_place() const { return in_place_; }
 
   void reset();  // forget all buffers, keep capacity
   // A new buffer live over [first_use, last_use] (op indices, inclusive).
@@ -74,6 +78,7 @@ class MemoryPlanner {
   };
 
   PlannerStrategy strategy_;
+  bool in_place_;
   std::vector<Buffer> buffers_;
   std::vector<Segment> segments_;
   std::vector<int32_t> order_;
@@ -104,7 +109,8 @@ struct MemoryPlan {
 // `planner` is reset and reused, so hot loops keep its capacity.
 void plan_memory(const OpGraph& graph, MemoryPlanner& planner, MemoryPlan& plan);
 MemoryPlan plan_memory(const OpGraph& graph,
-                       PlannerStrategy strategy = PlannerStrategy::kGreedyBySize);
+                       PlannerStrategy strategy = PlannerStrategy::kGreedyBySize,
+                       bool in_place = true);
 
 // Only the arena size, without filling a MemoryPlan (the cost model's hot path).
 int64_t plan_arena_bytes(const OpGraph& graph, MemoryPlanner& planner);

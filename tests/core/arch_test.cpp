@@ -1,1 +1,182 @@
+#include "core/arch.h"
+
 #include <gtest/gtest.h>
+
+#include "core/arch_io.h"
+#include "core/doc.h"
+#include "core/error.h"
+#include "tests/test_nets.h"
+
+namespace tinynas {
+namespace {
+
+using test_nets::tiny_arch;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ArchTest, ValidArchitecturePasses) {
+  EXPECT_NO_THROW(validate(tiny_arch()));
+  EXPECT_EQ(tiny_arch().num_blocks(), 3);
+  EXPECT_EQ(block_input_channels(tiny_arch()), (std::vector<int32_t>{8, 8, 16}));
+}
+
+TEST(ArchTest, ValidationNamesTheBlock) {
+  ArchSpec a = tiny_arch();
+  a.stages[1].blocks[0].stride = 3;
+  EXPECT_NE(error_of([&] { validate(a); }).find("stage 1 block 0"), std::string::npos);
+
+  a = tiny_arch();
+  a.stages[1].blocks[1].kernel = 4;
+  EXPECT_NE(error_of([&] { validate(a); }).find("kernel 4 must be odd"), std::string::npos);
+
+  a = tiny_arch();
+  a.stages[1].blocks[0].residual = true;  // stride 2 and 8 -> 16
+  EXPECT_NE(error_of([&] { validate(a); }).find("residual block needs stride 1"), std::string::npos);
+
+  a = tiny_arch();
+  a.stages[0].blocks[0].mid_channels = 16;  // expand 1 must keep the input width
+  EXPECT_NE(error_of([&] { validate(a); }).find("expand 1"), std::string::npos);
+
+  a = tiny_arch();
+  a.num_classes = 0;
+  EXPECT_NE(error_of([&] { validate(a); }).find("num_classes"), std::string::npos);
+
+  a = tiny_arch();
+  a.stages.clear();
+  EXPECT_NE(error_of([&] { validate(a); }).find("at least one stage"), std::string::npos);
+}
+
+TEST(ArchTest, MakeDivisibleMatchesOfa) {
+  EXPECT_EQ(make_divisible(32 * 0.5, 8), 16);
+  EXPECT_EQ(make_divisible(40 * 0.5, 8), 24);  // 20 rounds up to 24
+  EXPECT_EQ(make_divisible(24 * 0.2, 8), 8);   // at least the divisor
+  EXPECT_EQ(make_divisible(96 * 0.2, 8), 24);  // 16 would be >10% below 19.2
+  EXPECT_EQ(make_divisible(320 * 0.7, 8), 224);
+}
+
+TEST(ArchTest, JsonRoundTripIsExact) {
+  const ArchSpec a = tiny_arch();
+  const std::string text = arch_to_json(a).dump(2);
+  const ArchSpec b = arch_from_document(parse_document(text, "tiny.json"));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(arch_to_json(b).dump(2), text);
+}
+
+TEST(ArchTest, ReadsNetConfigOfTheMcunetZoo) {
+  const ArchSpec a = load_arch(std::string(TINYNAS_SOURCE_DIR) + "/configs/zoo/mcunet-in2.json");
+  EXPECT_EQ(a.resolution, 160);
+  EXPECT_EQ(a.first_conv.out_channels, 16);
+  EXPECT_EQ(a.num_blocks(), 18);
+  EXPECT_EQ(a.num_classes, 1000);
+  EXPECT_EQ(a.feature_mix_channels, 0);
+  // Block 3 of the zoo network has expand 5 and 80 mid channels: not one of
+  // the space's ratios, and must be kept as published.
+  const BlockSpec& b = a.stages[1].blocks[2];
+  EXPECT_EQ(b.expand, 5);
+  EXPECT_EQ(b.mid_channels, 80);
+  EXPECT_TRUE(b.residual);
+  // Stages are split where the stride or the width changes.
+  EXPECT_EQ(a.stages.size(), 7u);
+  EXPECT_EQ(a.stages[0].blocks.size(), 1u);
+  EXPECT_EQ(a.stages[1].blocks.size(), 4u);
+  EXPECT_EQ(a.stages[6].blocks[0].out_channels, 160);
+  // And it survives a round trip through our own format.
+  EXPECT_EQ(arch_from_document(parse_document(arch_to_json(a).dump(), "x.json")), a);
+}
+
+TEST(ArchTest, ResolutionOverride) {
+  const ArchSpec a =
+      load_arch(std::string(TINYNAS_SOURCE_DIR) + "/configs/zoo/mcunet-in2.json", 96);
+  EXPECT_EQ(a.resolution, 96);
+}
+
+const char* kNetConfig = R"({
+  "name": "ProxylessNASNets",
+  "first_conv": {"name": "ConvLayer", "kernel_size": 3, "stride": 2, "in_channels": 3,
+                 "out_channels": 16, "act_func": "relu6"},
+  "blocks": [
+    {"name": "MobileInvertedResidualBlock",
+     "mobile_inverted_conv": {"name": "MBInvertedConvLayer", "in_channels": 16,
+       "out_channels": 8, "kernel_size": 3, "stride": 1, "expand_ratio": 1,
+       "mid_channels": null, "act_func": "relu6", "use_se": false},
+     "shortcut": null},
+    {"name": "MobileInvertedResidualBlock",
+     "mobile_inverted_conv": {"name": "MBInvertedConvLayer", "in_channels": 8,
+       "out_channels": 16, "kernel_size": 5, "stride": 2, "expand_ratio": 3,
+       "mid_channels": null, "act_func": "relu6", "use_se": false},
+     "shortcut": null}
+  ],
+  "feature_mix_layer": null,
+  "classifier": {"name": "LinearLayer", "in_features": 16, "out_features": 2},
+  "resolution": 64
+})";
+
+TEST(ArchTest, NetConfigWithoutMidChannelsRoundsInTimesExpand) {
+  const ArchSpec a = arch_from_document(parse_document(kNetConfig, "n.json"));
+  EXPECT_EQ(a.stages[1].blocks[0].mid_channels, 24);
+  EXPECT_EQ(a.stages[1].blocks[0].expand, 3);
+  EXPECT_EQ(a.num_classes, 2);
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  const auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return s.replace(pos, from.size(), to);
+}
+
+TEST(ArchTest, NetConfigErrorsNameFileLineAndKey) {
+  // Channels that do not chain: the second block claims 12 input channels.
+  std::string bad = replace(kNetConfig, "\"in_channels\": 8,", "\"in_channels\": 12,");
+  std::string msg = error_of([&] { arch_from_document(parse_document(bad, "bad.json")); });
+  EXPECT_NE(msg.find("bad.json:12"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("in_channels"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("does not match"), std::string::npos) << msg;
+
+  bad = replace(kNetConfig, "\"in_features\": 16", "\"in_features\": 32");
+  msg = error_of([&] { arch_from_document(parse_document(bad, "bad.json")); });
+  EXPECT_NE(msg.find("in_features"), std::string::npos) << msg;
+
+  bad = replace(kNetConfig, "\"use_se\": false},\n     \"shortcut\": null},\n    {",
+                "\"use_se\": true},\n     \"shortcut\": null},\n    {");
+  msg = error_of([&] { arch_from_document(parse_document(bad, "bad.json")); });
+  EXPECT_NE(msg.find("squeeze-and-excitation"), std::string::npos) << msg;
+
+  bad = replace(kNetConfig, "\"resolution\": 64", "\"resolutio\": 64");
+  msg = error_of([&] { arch_from_document(parse_document(bad, "bad.json")); });
+  EXPECT_NE(msg.find("resolution"), std::string::npos) << msg;
+
+  bad = replace(kNetConfig, "\"kernel_size\": 5", "\"kernel_size\": \"five\"");
+  msg = error_of([&] { arch_from_document(parse_document(bad, "bad.json")); });
+  EXPECT_NE(msg.find("kernel_size"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.json:"), std::string::npos) << msg;
+
+  bad = replace(kNetConfig, "\"act_func\": \"relu6\"}", "\"act_func\": \"h_swish\"}");
+  msg = error_of([&] { arch_from_document(parse_document(bad, "bad.json")); });
+  EXPECT_NE(msg.find("h_swish"), std::string::npos) << msg;
+}
+
+TEST(ArchTest, OwnFormatErrors) {
+  nlohmann::json j = arch_to_json(tiny_arch());
+  j["stages"][1]["blocks"][1]["out_channels"] = 24;  // residual with 16 -> 24
+  std::string msg = error_of([&] { arch_from_document(parse_document(j.dump(2), "a.json")); });
+  EXPECT_NE(msg.find("a.json:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("residual"), std::string::npos) << msg;
+
+  j = arch_to_json(tiny_arch());
+  j["format"] = "something-else";
+  msg = error_of([&] { arch_from_document(parse_document(j.dump(2), "a.json")); });
+  EXPECT_NE(msg.find("unknown format"), std::string::npos) << msg;
+
+  msg = error_of([&] { arch_from_document(parse_document("[1, 2]", "a.json")); });
+  EXPECT_NE(msg.find("object"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace tinynas
