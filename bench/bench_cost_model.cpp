@@ -162,7 +162,7 @@ int run(int argc, char** argv) {
   table.add_column("variant", true);
   table.add_column("archs/s");
   table.add_column("us/arch");
-  table.add_column("vs exact");
+  table.add_column("time vs exact");
   table.add_column("target", true);
   table.add_column("result", true);
   const double exact_seconds = rows[2].seconds;
@@ -208,7 +208,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return tinynas::bench::run(argc, argv);
-  } catch (const tinynas::Error& e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
   }

@@ -3,11 +3,12 @@
 // MCUNet paper reports for the same job (108 width/resolution configs x 1000
 // sampled subnets, each costed).
 //
-// The job runs once per thread count (default 2, then 1), each under a
-// tbb::global_control limit. Results must not depend on the thread count (every
+// The job runs --reps times per thread count (default 2, then 1; the fastest
+// run is reported), each under a tbb::global_control limit. Results must not depend on the thread count (every
 // sample has its own seed stream), so the runs' chosen configs are compared.
 #include <cinttypes>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 #include <vector>
 
@@ -33,6 +34,7 @@ int run(int argc, char** argv) {
   uint64_t seed = 0;
   std::vector<int> threads = {2, 1};
   int rows = 10;
+  int reps = 3;
   CLI::App app("Wall time of the space optimiser against the 10 s target and MCUNet's ~2 CPU-hours");
   app.add_option("--mcu", mcu_name, "MCU (configs/mcus) or YAML path");
   app.add_option("--flash", flash, "Flash budget (size, e.g. 1M)");
@@ -43,6 +45,8 @@ int run(int argc, char** argv) {
   app.add_option("--threads", threads, "Thread counts to run, in order")
       ->delimiter(',')
       ->check(CLI::Range(1, 1024));
+  app.add_option("--reps", reps, "Runs per thread count (the fastest is reported)")
+      ->check(CLI::Range(1, 100));
   app.add_option("--rows", rows, "Configs to list from the last run (0: all)");
   CLI11_PARSE(app, argc, argv);
 
@@ -58,9 +62,9 @@ int run(int argc, char** argv) {
   const int64_t evals = num_configs * samples;
   std::printf("bench_space: optimize_space('%s') on %s, budget flash %s / SRAM %s, %" PRId64
               " configs x %" PRId64 " samples = %" PRId64 " cost-model evaluations, seed %" PRIu64
-              "\n\n",
+              ", best of %d runs per thread count\n\n",
               space.name.c_str(), mcu.name.c_str(), format_size(budget.flash_bytes).c_str(),
-              format_size(budget.sram_bytes).c_str(), num_configs, samples, evals, seed);
+              format_size(budget.sram_bytes).c_str(), num_configs, samples, evals, seed, reps);
 
   Table table;
   table.add_column("threads");
@@ -75,9 +79,13 @@ int run(int argc, char** argv) {
   bool all_pass = true;
   for (const int t : threads) {
     tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(t));
-    const double t0 = now_seconds();
-    SpaceOptimizerResult r = optimize_space(space, mcu, budget, opt);
-    const double wall = now_seconds() - t0;
+    SpaceOptimizerResult r;
+    double wall = std::numeric_limits<double>::infinity();
+    for (int rep = 0; rep < reps; ++rep) {
+      const double t0 = now_seconds();
+      r = optimize_space(space, mcu, budget, opt);
+      wall = std::min(wall, now_seconds() - t0);
+    }
     const auto& best = r.configs[static_cast<size_t>(r.chosen)];
     const bool pass = wall <= kTargetSeconds;
     all_pass = all_pass && pass;
@@ -115,7 +123,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return tinynas::bench::run(argc, argv);
-  } catch (const tinynas::Error& e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
   }

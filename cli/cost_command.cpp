@@ -5,6 +5,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/arch_io.h"
+#include "core/error.h"
+#include "core/search_space.h"
 #include "core/memory_planner.h"
 #include "evaluator/cost_model.h"
 
@@ -12,7 +14,7 @@ namespace tinynas::cli {
 
 Command add_cost_command(CLI::App& app) {
   struct Options {
-    std::string arch, mcu;
+    std::string arch, mcu, space;
     BudgetFlags budget;
     int32_t resolution = 0;
     bool json = false, require_fit = false, dump_graph = false, dump_plan = false;
@@ -23,6 +25,7 @@ Command add_cost_command(CLI::App& app) {
   sub->add_option("--mcu", o->mcu, "MCU name (configs/mcus) or YAML path")->required();
   add_budget_flags(*sub, o->budget);
   sub->add_option("--resolution", o->resolution, "Override the input resolution");
+  sub->add_option("--space", o->space, "Also require the network to be in this search space");
   sub->add_flag("--json", o->json, "Print JSON (keys macs, params, flash_bytes, peak_sram_bytes, latency_ms, fits)");
   sub->add_flag("--require-fit", o->require_fit, "Exit with status 3 when the network does not fit");
   sub->add_flag("--dump-graph", o->dump_graph, "Print the lowered op graph");
@@ -31,6 +34,10 @@ Command add_cost_command(CLI::App& app) {
     const McuTarget mcu = load_mcu(o->mcu);
     const Budget budget = resolve_budget(mcu, o->budget);
     const ArchSpec arch = load_arch(o->arch, o->resolution);
+    if (!o->space.empty()) {
+      std::string why;
+      if (!contains(load_search_space(o->space), arch, &why)) throw Error(o->arch + ": " + why);
+    }
     const CostReport cost = estimate_cost(arch, mcu, budget);
     if (o->json) {
       std::cout << cost_to_json(cost).dump(2) << "\n";

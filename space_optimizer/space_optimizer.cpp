@@ -24,12 +24,24 @@ std::string config_label(const SpaceConfigResult& c) {
   return buf;
 }
 
-// Indices of configs ordered best first: fitting ones by mean FLOPs, then the
-// rest by fit fraction.
+// The subnet with the least width, resolution, depth, kernel and expand: the
+// least flash and SRAM anything in the space can need.
+ArchSpec smallest_corner(const SearchSpace& space) {
+  const auto wi = std::min_element(space.widths.begin(), space.widths.end()) - space.widths.begin();
+  const auto ri = std::min_element(space.resolutions.begin(), space.resolutions.end()) -
+                  space.resolutions.begin();
+  return smallest_arch(space, static_cast<int32_t>(wi), static_cast<int32_t>(ri));
+}
+
+// Indices of configs ordered best first: the chosen one (which --min-fit may
+// have taken from further down), then fitting ones by mean FLOPs, then the
+// rest by fit fraction. Putting the chosen one first keeps it in the table and
+// the plot, which show only the first few.
 std::vector<int32_t> ranking(const SpaceOptimizerResult& r) {
   std::vector<int32_t> idx(r.configs.size());
   std::iota(idx.begin(), idx.end(), 0);
   std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) {
+    if ((a == r.chosen) != (b == r.chosen)) return a == r.chosen;
     const auto& x = r.configs[a];
     const auto& y = r.configs[b];
     if ((x.fitting > 0) != (y.fitting > 0)) return x.fitting > 0;
@@ -37,6 +49,26 @@ std::vector<int32_t> ranking(const SpaceOptimizerResult& r) {
     return x.fit_fraction > y.fit_fraction;
   });
   return idx;
+}
+
+// Says what the cheapest corner of the space needs, so the user knows how far
+// the budget is from anything.
+[[noreturn]] void throw_nothing_fits(const SearchSpace& space, const McuTarget& mcu,
+                                     const Budget& budget, const SpaceOptimizerOptions& opt) {
+  const ArchSpec smallest = smallest_corner(space);
+  const CostReport c = estimate_cost(smallest, mcu, budget);
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "no subnet of search space '%s' fits the budget on %s (flash %s, SRAM %s%s)%s: "
+                "the smallest network (width %.2g, resolution %d, minimum depth, kernel and "
+                "expand) needs %s of flash and %s of SRAM",
+                space.name.c_str(), mcu.name.c_str(), format_size(budget.flash_bytes).c_str(),
+                format_size(budget.sram_bytes).c_str(),
+                budget.latency_ms > 0 ? (", latency " + std::to_string(budget.latency_ms) + " ms").c_str() : "",
+                opt.min_fit_fraction > 0 ? " often enough for --min-fit" : "",
+                smallest.width_mult, smallest.resolution, format_size(c.flash_bytes).c_str(),
+                format_size(c.peak_sram_bytes).c_str());
+  throw Error(buf);
 }
 
 }  // namespace
@@ -49,10 +81,13 @@ SpaceOptimizerResult optimize_space(const SearchSpace& space, const McuTarget& m
   const int32_t nr = static_cast<int32_t>(space.resolutions.size());
   const int64_t num_configs = int64_t{nw} * nr;
   const int64_t m = opt.samples;
+  // When even the smallest network does not fit, nothing will: say so at once.
+  if (!estimate_cost(smallest_corner(space), mcu, budget).fits)
+    throw_nothing_fits(space, mcu, budget, opt);
 
   // MFLOPs of each sample, NaN when it does not fit; filled in parallel.
   std::vector<double> mflops(static_cast<size_t>(num_configs * m));
-  const Budget fit_budget{budget.flash_bytes, budget.sram_bytes, 0};
+  const Budget& fit_budget = budget;
   constexpr int64_t kChunk = 250;
   const int64_t chunks_per_config = (m + kChunk - 1) / kChunk;
   ProgressBar bar("space " + mcu.name, num_configs * m, opt.progress);
@@ -110,26 +145,7 @@ SpaceOptimizerResult optimize_space(const SearchSpace& space, const McuTarget& m
     if (c.fitting == 0 || c.fit_fraction < opt.min_fit_fraction) continue;
     if (r.chosen < 0 || c.mean_mflops > r.configs[r.chosen].mean_mflops) r.chosen = i;
   }
-  if (r.chosen < 0) {
-    // Say what the cheapest corner of the space needs, so the user knows how
-    // far the budget is from anything.
-    int32_t wi = 0, ri = 0;
-    for (int32_t i = 1; i < nw; ++i) if (space.widths[i] < space.widths[wi]) wi = i;
-    for (int32_t i = 1; i < nr; ++i) if (space.resolutions[i] < space.resolutions[ri]) ri = i;
-    const ArchSpec smallest = smallest_arch(space, wi, ri);
-    const CostReport c = estimate_cost(smallest, mcu, fit_budget);
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "no subnet of search space '%s' fits the budget on %s (flash %s, SRAM %s)%s: "
-                  "the smallest network (width %.2g, resolution %d, minimum depth, kernel and "
-                  "expand) needs %s of flash and %s of SRAM",
-                  space.name.c_str(), mcu.name.c_str(), format_size(budget.flash_bytes).c_str(),
-                  format_size(budget.sram_bytes).c_str(),
-                  opt.min_fit_fraction > 0 ? " often enough for --min-fit" : "",
-                  space.widths[wi], space.resolutions[ri], format_size(c.flash_bytes).c_str(),
-                  format_size(c.peak_sram_bytes).c_str());
-    throw Error(buf);
-  }
+  if (r.chosen < 0) throw_nothing_fits(space, mcu, budget, opt);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
@@ -168,7 +184,7 @@ std::string space_cdf_svg(const SpaceOptimizerResult& r, int top) {
     if (c.fitting == 0) break;
     PlotSeries s;
     char label[128];
-    std::snprintf(label, sizeof label, "%s: mean %.1fM, %.0f%% fit%s", config_label(c).c_str(),
+    std::snprintf(label, sizeof label, "%s: mean %.1fM, %.1f%% fit%s", config_label(c).c_str(),
                   c.mean_mflops, c.fit_fraction * 100, idx == r.chosen ? " (chosen)" : "");
     s.label = label;
     s.step = true;

@@ -3,7 +3,8 @@
 // the MCU's budget.
 //
 // For every (width, resolution) of the space: sample m subnets (seeded), cost
-// each with the exact cost model, keep those that fit flash and SRAM, and build
+// each with the exact cost model, keep those that fit flash and SRAM (and the
+// latency limit, when the budget has one), and build
 // the FLOPs (MACs) CDF of the fitting ones. The chosen configuration is the one
 // whose fitting subnets have the largest mean FLOPs: a space that can hold
 // bigger networks under the budget tends to hold more accurate ones.
@@ -62,9 +63,11 @@ SpaceOptimizerResult optimize_space(const SearchSpace& space, const McuTarget& m
 // space.json: every config (width, resolution, samples, fit_fraction, mean and
 // median MFLOPs) and chosen: {width, resolution}.
 nlohmann::json space_result_to_json(const SpaceOptimizerResult& result);
-// SVG plot of the FLOPs CDFs of the `top` configurations by mean FLOPs.
+// SVG plot of the FLOPs CDFs of the `top` configurations: the chosen one, then
+// the others by mean FLOPs.
 std::string space_cdf_svg(const SpaceOptimizerResult& result, int top = 6);
-// Text table of the configurations, best first (at most `rows`, 0 = all).
+// Text table of the configurations, the chosen one first, then by mean FLOPs
+// (at most `rows`, 0 = all).
 std::string format_space_table(const SpaceOptimizerResult& result, int rows = 15);
 
 }  // namespace tinynas
