@@ -16,22 +16,6 @@ Activation parse_activation(const Document& doc, const std::string& pointer,
   doc.fail(pointer, "activation '" + name + "' is not supported (relu6 or relu)");
 }
 
-const json& require_object(const Document& doc, const json& obj, const std::string& pointer,
-                           const std::string& key) {
-  const json* v = find_member(doc, obj, pointer, key);
-  if (v == nullptr) doc.fail(child(pointer, key), "missing (required)");
-  if (!v->is_object()) doc.fail(child(pointer, key), "expected an object");
-  return *v;
-}
-
-const json& require_array(const Document& doc, const json& obj, const std::string& pointer,
-                          const std::string& key) {
-  const json* v = find_member(doc, obj, pointer, key);
-  if (v == nullptr) doc.fail(child(pointer, key), "missing (required)");
-  if (!v->is_array()) doc.fail(child(pointer, key), "expected an array");
-  return *v;
-}
-
 int32_t get_i32(const Document& doc, const json& obj, const std::string& pointer,
                 const std::string& key) {
   const int64_t v = get_int(doc, obj, pointer, key);
@@ -56,6 +40,16 @@ void validate_in(const Document& doc, const ArchSpec& arch, const std::string& p
   }
 }
 
+// Validates the network read so far (done stages + the open one) after each
+// block, so that an error points at the block's line rather than the file's.
+void validate_read_so_far(const Document& doc, const ArchSpec& done, const StageSpec& open,
+                          const std::string& block_pointer) {
+  ArchSpec partial = done;
+  partial.stages.push_back(open);
+  partial.num_classes = 1;
+  validate_in(doc, partial, block_pointer);
+}
+
 ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
   const json& root = doc.root;
   ArchSpec a;
@@ -64,15 +58,15 @@ ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
   a.width_mult = get_number_or(doc, root, "", "width_mult", 1.0);
   a.activation = parse_activation(doc, "/activation",
                                   get_string_or(doc, root, "", "activation", "relu6"));
-  const json& fc = require_object(doc, root, "", "first_conv");
+  const json& fc = get_object(doc, root, "", "first_conv");
   a.first_conv.out_channels = get_i32(doc, fc, "/first_conv", "out_channels");
   a.first_conv.kernel = get_i32_or(doc, fc, "/first_conv", "kernel", 3);
   a.first_conv.stride = get_i32_or(doc, fc, "/first_conv", "stride", 2);
-  const json& stages = require_array(doc, root, "", "stages");
+  const json& stages = get_array(doc, root, "", "stages");
   int32_t c = a.first_conv.out_channels;
   for (size_t si = 0; si < stages.size(); ++si) {
     const std::string sp = child("/stages", si);
-    const json& blocks = require_array(doc, stages[si], sp, "blocks");
+    const json& blocks = get_array(doc, stages[si], sp, "blocks");
     StageSpec stage;
     for (size_t bi = 0; bi < blocks.size(); ++bi) {
       const std::string bp = child(child(sp, "blocks"), bi);
@@ -88,11 +82,7 @@ ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
       b.residual = get_bool_or(doc, bj, bp, "residual", false);
       stage.blocks.push_back(b);
       c = b.out_channels;
-      // Check each block as it is read so the error points at its line.
-      ArchSpec partial = a;
-      partial.stages.push_back(stage);
-      partial.num_classes = 1;
-      validate_in(doc, partial, bp);
+      validate_read_so_far(doc, a, stage, bp);
     }
     a.stages.push_back(std::move(stage));
   }
@@ -114,7 +104,7 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
                "missing: this net.config has no 'resolution'; add one or pass --resolution");
     a.resolution = get_i32(doc, root, "", "resolution");
   }
-  const json& fc = require_object(doc, root, "", "first_conv");
+  const json& fc = get_object(doc, root, "", "first_conv");
   a.in_channels = get_i32_or(doc, fc, "/first_conv", "in_channels", 3);
   a.first_conv.out_channels = get_i32(doc, fc, "/first_conv", "out_channels");
   a.first_conv.kernel = get_i32_or(doc, fc, "/first_conv", "kernel_size", 3);
@@ -124,7 +114,7 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
   a.activation = parse_activation(doc, "/first_conv/act_func",
                                   get_string_or(doc, fc, "/first_conv", "act_func", "relu6"));
 
-  const json& blocks = require_array(doc, root, "", "blocks");
+  const json& blocks = get_array(doc, root, "", "blocks");
   int32_t c = a.first_conv.out_channels;
   StageSpec stage;
   for (size_t bi = 0; bi < blocks.size(); ++bi) {
@@ -133,7 +123,7 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
     if (!bj.is_object()) doc.fail(bp, "expected an object");
     std::string conv_key = "mobile_inverted_conv";
     if (find_member(doc, bj, bp, conv_key) == nullptr) conv_key = "conv";
-    const json& conv = require_object(doc, bj, bp, conv_key);
+    const json& conv = get_object(doc, bj, bp, conv_key);
     const std::string cp = child(bp, conv_key);
     const std::string layer = get_string_or(doc, conv, cp, "name", "MBInvertedConvLayer");
     if (layer == "ZeroLayer") continue;  // a skipped block: identity, no ops
@@ -181,10 +171,7 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
     }
     stage.blocks.push_back(b);
     c = b.out_channels;
-    ArchSpec partial = a;
-    partial.stages.push_back(stage);
-    partial.num_classes = 1;
-    validate_in(doc, partial, bp);
+    validate_read_so_far(doc, a, stage, bp);
   }
   if (!stage.blocks.empty()) a.stages.push_back(std::move(stage));
 
@@ -201,7 +188,7 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
     a.feature_mix_channels = get_i32(doc, *mix, "/feature_mix_layer", "out_channels");
     c = a.feature_mix_channels;
   }
-  const json& cls = require_object(doc, root, "", "classifier");
+  const json& cls = get_object(doc, root, "", "classifier");
   const int32_t in_features = get_i32(doc, cls, "/classifier", "in_features");
   if (in_features != c)
     doc.fail("/classifier/in_features", std::to_string(in_features) +

@@ -614,6 +614,20 @@ bool get_bool_or(const Document& doc, const json& obj, const std::string& pointe
   return value->get<bool>();
 }
 
+const json& get_object(const Document& doc, const json& obj, const std::string& pointer,
+                       const std::string& key) {
+  const json& value = required(doc, obj, pointer, key);
+  if (!value.is_object()) doc.fail(child(pointer, key), "expected a mapping, got " + show(value));
+  return value;
+}
+
+const json& get_array(const Document& doc, const json& obj, const std::string& pointer,
+                      const std::string& key) {
+  const json& value = required(doc, obj, pointer, key);
+  if (!value.is_array()) doc.fail(child(pointer, key), "expected a list, got " + show(value));
+  return value;
+}
+
 std::string child(const std::string& pointer, const std::string& key) {
   std::string out = pointer;
   out.reserve(pointer.size() + key.size() + 1);

@@ -61,6 +61,11 @@ std::string get_string_or(const Document& doc, const nlohmann::json& obj,
                           const std::string& fallback);
 bool get_bool_or(const Document& doc, const nlohmann::json& obj, const std::string& pointer,
                  const std::string& key, bool fallback);
+// A required member that must be an object (mapping) / an array (list).
+const nlohmann::json& get_object(const Document& doc, const nlohmann::json& obj,
+                                 const std::string& pointer, const std::string& key);
+const nlohmann::json& get_array(const Document& doc, const nlohmann::json& obj,
+                                const std::string& pointer, const std::string& key);
 // Escapes a key for use as a JSON pointer component and appends it.
 std::string child(const std::string& pointer, const std::string& key);
 std::string child(const std::string& pointer, size_t index);

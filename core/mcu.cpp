@@ -1,8 +1,6 @@
 #include "core/mcu.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
 
 #include "core/doc.h"
 #include "core/error.h"
@@ -11,7 +9,6 @@
 namespace tinynas {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 int64_t get_size(const Document& doc, const json& obj, const std::string& pointer,
@@ -31,14 +28,6 @@ int64_t get_size(const Document& doc, const json& obj, const std::string& pointe
     }
   }
   doc.fail(child(pointer, key), "expected a size like 256K or 1M");
-}
-
-const json& get_object(const Document& doc, const json& obj, const std::string& pointer,
-                       const std::string& key) {
-  const json* v = find_member(doc, obj, pointer, key);
-  if (v == nullptr) doc.fail(child(pointer, key), "missing (required)");
-  if (!v->is_object()) doc.fail(child(pointer, key), "expected a mapping");
-  return *v;
 }
 
 const char* const kCores[] = {"cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7",
@@ -111,37 +100,10 @@ McuTarget parse_mcu(const Document& doc) {
 
 }  // namespace
 
-std::string config_dir() {
-  if (const char* env = std::getenv("TINYNAS_CONFIG_DIR"); env != nullptr && *env != '\0')
-    return env;
-  return TINYNAS_DEFAULT_CONFIG_DIR;
-}
-
-std::vector<std::string> known_mcus() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(fs::path(config_dir()) / "mcus", ec)) {
-    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> known_mcus() { return list_configs("mcus"); }
 
 McuTarget load_mcu(const std::string& name_or_path) {
-  const bool is_path = name_or_path.find('/') != std::string::npos ||
-                       name_or_path.ends_with(".yaml") || name_or_path.ends_with(".yml");
-  std::string path = name_or_path;
-  if (!is_path) {
-    path = (fs::path(config_dir()) / "mcus" / (name_or_path + ".yaml")).string();
-    if (!fs::exists(path)) {
-      std::string known;
-      for (const auto& n : known_mcus()) known += (known.empty() ? "" : ", ") + n;
-      throw Error("unknown MCU '" + name_or_path + "'; known MCUs: " +
-                  (known.empty() ? "(none found in " + config_dir() + "/mcus)" : known) +
-                  " (or give the path of an MCU YAML file)");
-    }
-  }
-  return parse_mcu(load_document(path));
+  return parse_mcu(load_document(resolve_config(name_or_path, "mcus", "MCU")));
 }
 
 Budget budget_for(const McuTarget& mcu, int64_t flash_bytes, int64_t sram_bytes,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_dir.h"
 #include "core/op_graph.h"
 
 namespace tinynas {
@@ -51,8 +52,6 @@ struct Budget {
   double latency_ms = 0;  // 0: no latency limit
 };
 
-// The configs directory: $TINYNAS_CONFIG_DIR, else the one built in.
-std::string config_dir();
 // Names of the shipped MCUs (stems of configs/mcus/*.yaml), sorted.
 std::vector<std::string> known_mcus();
 // A name from known_mcus() or a path to a YAML file. Unknown names throw an

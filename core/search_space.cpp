@@ -2,16 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include "core/doc.h"
 #include "core/error.h"
-#include "core/mcu.h"
+#include "core/config_dir.h"
 
 namespace tinynas {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::vector<int32_t> get_int_list(const Document& doc, const json& obj, const std::string& pointer,
@@ -58,23 +56,21 @@ SearchSpace parse_space(const Document& doc) {
   if (act == "relu6") s.activation = Activation::kRelu6;
   else if (act == "relu") s.activation = Activation::kRelu;
   else doc.fail("/activation", "expected relu6 or relu");
-  const json* fc = find_member(doc, r, "", "first_conv");
-  if (fc == nullptr || !fc->is_object()) doc.fail("/first_conv", "missing mapping");
-  s.first_conv_channels = static_cast<int32_t>(get_int(doc, *fc, "/first_conv", "channels"));
-  s.first_conv_kernel = static_cast<int32_t>(get_int_or(doc, *fc, "/first_conv", "kernel", 3));
-  s.first_conv_stride = static_cast<int32_t>(get_int_or(doc, *fc, "/first_conv", "stride", 2));
-  const json* fb = find_member(doc, r, "", "first_block");
-  if (fb == nullptr || !fb->is_object()) doc.fail("/first_block", "missing mapping");
-  s.first_block_channels = static_cast<int32_t>(get_int(doc, *fb, "/first_block", "channels"));
-  s.first_block_kernel = static_cast<int32_t>(get_int_or(doc, *fb, "/first_block", "kernel", 3));
+  const json& fc = get_object(doc, r, "", "first_conv");
+  s.first_conv_channels = static_cast<int32_t>(get_int(doc, fc, "/first_conv", "channels"));
+  s.first_conv_kernel = static_cast<int32_t>(get_int_or(doc, fc, "/first_conv", "kernel", 3));
+  s.first_conv_stride = static_cast<int32_t>(get_int_or(doc, fc, "/first_conv", "stride", 2));
+  const json& fb = get_object(doc, r, "", "first_block");
+  s.first_block_channels = static_cast<int32_t>(get_int(doc, fb, "/first_block", "channels"));
+  s.first_block_kernel = static_cast<int32_t>(get_int_or(doc, fb, "/first_block", "kernel", 3));
   const auto depths = get_int_list(doc, r, "", "depths", {1});
   const auto kernels = get_int_list(doc, r, "", "kernels", {3});
   const auto expands = get_int_list(doc, r, "", "expands", {1});
-  const json* st = find_member(doc, r, "", "stages");
-  if (st == nullptr || !st->is_array() || st->empty()) doc.fail("/stages", "expected a non-empty list");
-  for (size_t i = 0; i < st->size(); ++i) {
+  const json& st = get_array(doc, r, "", "stages");
+  if (st.empty()) doc.fail("/stages", "expected a non-empty list");
+  for (size_t i = 0; i < st.size(); ++i) {
     const std::string p = child("/stages", i);
-    const json& sj = (*st)[i];
+    const json& sj = st[i];
     if (!sj.is_object()) doc.fail(p, "expected a mapping");
     StageChoices c;
     c.base_channels = static_cast<int32_t>(get_int(doc, sj, p, "channels"));
@@ -185,27 +181,10 @@ void validate(const SearchSpace& s) {
   if (s.feature_mix_channels < 0) bad("feature_mix_channels must be >= 0");
 }
 
-std::vector<std::string> known_search_spaces() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(fs::path(config_dir()) / "spaces", ec))
-    if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> known_search_spaces() { return list_configs("spaces"); }
 
 SearchSpace load_search_space(const std::string& name_or_path) {
-  std::string path = name_or_path;
-  if (name_or_path.find('/') == std::string::npos && !name_or_path.ends_with(".yaml")) {
-    path = (fs::path(config_dir()) / "spaces" / (name_or_path + ".yaml")).string();
-    if (!fs::exists(path)) {
-      std::string known;
-      for (const auto& n : known_search_spaces()) known += (known.empty() ? "" : ", ") + n;
-      throw Error("unknown search space '" + name_or_path + "'; known: " + known +
-                  " (or give the path of a space YAML file)");
-    }
-  }
-  return parse_space(load_document(path));
+  return parse_space(load_document(resolve_config(name_or_path, "spaces", "search space")));
 }
 
 int32_t width_index(const SearchSpace& s, double width) {

@@ -5,21 +5,14 @@
 #include "core/arch_io.h"
 #include "core/doc.h"
 #include "core/error.h"
-#include "tests/test_nets.h"
+#include "tests/test_util.h"
 
 namespace tinynas {
 namespace {
 
 using test_nets::tiny_arch;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_nets::error_of;
 
 TEST(ArchTest, ValidArchitecturePasses) {
   EXPECT_NO_THROW(validate(tiny_arch()));

@@ -2,7 +2,7 @@
 
 #include "core/arch_io.h"
 #include "core/op_graph.h"
-#include "tests/test_nets.h"
+#include "tests/test_util.h"
 
 namespace tinynas {
 namespace {

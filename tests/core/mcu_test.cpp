@@ -6,18 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace tinynas {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_nets::error_of;
 
 TEST(McuTest, ShipsTheDesignsTargets) {
   const auto names = known_mcus();

@@ -4,7 +4,7 @@
 
 #include "core/arch_io.h"
 #include "core/search_space.h"
-#include "tests/test_nets.h"
+#include "tests/test_util.h"
 
 namespace tinynas {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "core/arch_io.h"
 #include "core/error.h"
-#include "tests/test_nets.h"
+#include "tests/test_util.h"
 
 namespace tinynas {
 namespace {

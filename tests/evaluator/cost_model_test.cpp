@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/memory_planner.h"
-#include "tests/test_nets.h"
+#include "tests/test_util.h"
 
 namespace tinynas {
 namespace {

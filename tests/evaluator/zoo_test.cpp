@@ -7,7 +7,7 @@
 
 #include "core/arch_io.h"
 #include "evaluator/cost_model.h"
-#include "tests/test_nets.h"
+#include "tests/test_util.h"
 
 namespace tinynas {
 namespace {

@@ -1,9 +1,11 @@
-// Small hand-checked networks shared by the tests.
+// Helpers shared by the tests: small hand-checked networks, paths, errors.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/arch.h"
+#include "core/error.h"
 
 namespace tinynas::test_nets {
 
@@ -23,6 +25,16 @@ inline ArchSpec tiny_arch() {
 
 inline std::string zoo_path(const std::string& net) {
   return std::string(TINYNAS_SOURCE_DIR) + "/configs/zoo/" + net + ".json";
+}
+
+// The message of the tinynas::Error that f throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace tinynas::test_nets
