@@ -1,0 +1,98 @@
+// deploy: from a float network to the int8 model the firmware runs.
+//
+// FloatModel   float weights for every op of lower(arch), BatchNorm already
+//              folded into the conv weights and biases (so the float and int8
+//              graphs are the same graph); from a checkpoint (later) or seeded
+//              random weights (`--random-weights`) so any architecture can be
+//              deployed and measured.
+// quantize()   int8 weights per output channel (symmetric), int8 activations
+//              per tensor (asymmetric), int32 biases, and TFLite's fixed-point
+//              requantisation (int32 multiplier + shift per output channel);
+//              activation ranges from calibration inputs (min/max or a
+//              percentile).
+// The weight layouts are the runtime's (deploy/runtime/include/tn_runtime.h):
+// conv2d OHWI, depthwise [c][k][k], pointwise and fully connected [out][in].
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/arch.h"
+#include "core/op_graph.h"
+
+namespace tinynas::deploy {
+
+struct FloatOpWeights {
+  std::vector<float> weights;  // runtime layout; empty for add/avgpool
+  std::vector<float> bias;     // [out_c] after BN folding; empty for add/avgpool
+};
+
+struct FloatModel {
+  ArchSpec arch;
+  OpGraph graph;                    // lower(arch)
+  std::vector<FloatOpWeights> ops;  // one per graph op
+};
+
+// He-initialised conv/fc weights and random BatchNorm statistics (gamma,
+// beta, running mean/var), folded; deterministic for a seed.
+FloatModel random_float_model(const ArchSpec& arch, uint64_t seed);
+
+// Float forward pass of the graph on one NHWC image (resolution^2 x in_c).
+// Returns the logits; when `activations` is given, fills it with every
+// tensor's values (index = tensor index), for calibration.
+std::vector<float> float_forward(const FloatModel& model, const std::vector<float>& input,
+                                 std::vector<std::vector<float>>* activations = nullptr);
+
+struct TensorQuant {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+
+struct QuantOp {
+  // conv2d / depthwise / pointwise / fully connected
+  std::vector<int8_t> weights;
+  std::vector<int32_t> bias, multiplier, shift;
+  std::vector<float> weight_scale;  // per output channel
+  int32_t input_offset = 0, output_offset = 0;
+  int32_t act_min = -128, act_max = 127;
+  // add (TFLite int8 ADD)
+  int32_t input1_offset = 0, input2_offset = 0;
+  int32_t input1_multiplier = 0, input1_shift = 0;
+  int32_t input2_multiplier = 0, input2_shift = 0;
+  int32_t output_multiplier = 0, output_shift = 0;
+  int32_t left_shift = 20;
+};
+
+struct QuantizedModel {
+  ArchSpec arch;
+  OpGraph graph;
+  std::vector<TensorQuant> tensors;  // one per graph tensor
+  std::vector<QuantOp> ops;          // one per graph op
+};
+
+enum class Calibration { kMinMax, kPercentile };
+
+struct QuantizeOptions {
+  Calibration calibration = Calibration::kMinMax;
+  double percentile = 99.99;  // for kPercentile: keep this share of values inside the range
+};
+
+// Quantises with activation ranges observed on `calibration_inputs` (each an
+// NHWC float image). Throws tinynas::Error on an empty calibration set.
+QuantizedModel quantize(const FloatModel& model,
+                        const std::vector<std::vector<float>>& calibration_inputs,
+                        const QuantizeOptions& options = {});
+
+// TFLite's QuantizeMultiplier: real multiplier -> (Q31 multiplier, shift).
+void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);
+
+// The input image in the model's input quantisation.
+std::vector<int8_t> quantize_input(const QuantizedModel& model, const std::vector<float>& image);
+
+// Host reference interpreter: the definition of the right answer. Plain loops
+// over the quantised graph, independent of the C runtime; returns the int8
+// logits (and every tensor when `tensors` is given).
+std::vector<int8_t> run_reference(const QuantizedModel& model, const std::vector<int8_t>& input,
+                                  std::vector<std::vector<int8_t>>* tensors = nullptr);
+
+}  // namespace tinynas::deploy

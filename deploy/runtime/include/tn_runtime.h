@@ -1,0 +1,158 @@
+/*
+ * tinynas runtime: the int8 kernels that generated model code calls.
+ *
+ * C99, no heap, no libc beyond <stdint.h>/<string.h>; builds for the host
+ * (tests) and for arm-none-eabi. Every kernel returns a tn_status; parameters
+ * are validated when code is generated (and by tn_*_check on the host), never
+ * inside the inference loop.
+ *
+ * Layout: activations NHWC (batch 1), int8, one byte per element.
+ * Weights:  conv2d     [out_c][k][k][in_c]   (OHWI)
+ *           depthwise  [c][k][k]              (channel-major: the in-place kernel
+ *                                              walks one channel at a time)
+ *           pointwise  [out_c][in_c]
+ *           fully conn [out_c][in_c]
+ * Biases int32 per output channel. Requantisation exactly as TFLite defines it:
+ *   acc = bias[oc] + sum((x + input_offset) * w)
+ *   y   = MultiplyByQuantizedMultiplier(acc, multiplier[oc], shift[oc]) + output_offset
+ *   y   = clamp(y, act_min, act_max)
+ * with shift > 0 a left shift and shift <= 0 a rounding right shift, the
+ * saturating rounding doubling high multiply and round-half-away-from-zero
+ * divide by a power of two (gemmlowp), so outputs are bit-exact with TFLite
+ * Micro's reference kernels.
+ *
+ * Variants (CMSIS-NN naming, <op>[_<variant>]_s8):
+ *   *_ref_s8   plain loops, never optimised: the definition of the right answer
+ *   *_s8       the dispatching entry point: the DSP SIMD path (SXTB16/SMLAD) when
+ *              __ARM_FEATURE_DSP is defined (Cortex-M4/M7/M33) or the host
+ *              build sets TN_EMULATE_DSP (C emulation of the same intrinsics, so
+ *              the SIMD code is tested bit-exact on the host), else the portable
+ *              path for cores without DSP (Cortex-M0+)
+ * Each kernel that needs scratch has a *_get_buffer_size; the core's memory
+ * planner (core/op_graph.h, op_scratch_bytes) sizes the shared scratch buffer
+ * with the same formulas, and deploy's tests check that they agree.
+ */
+#ifndef TN_RUNTIME_H
+#define TN_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  TN_OK = 0,
+  TN_ERROR_ARGUMENT = 1,      /* a parameter the kernel does not support */
+  TN_ERROR_SCRATCH = 2,       /* scratch buffer missing */
+} tn_status;
+
+typedef struct {
+  int32_t h, w, c;
+} tn_dims;
+
+/* Per-output-channel requantisation, shared by conv/depthwise/pointwise/fc. */
+typedef struct {
+  int32_t input_offset;   /* -input zero point */
+  int32_t output_offset;  /* output zero point */
+  int32_t act_min, act_max;
+  const int32_t* bias;        /* [out_c] */
+  const int32_t* multiplier;  /* [out_c], Q31 */
+  const int32_t* shift;       /* [out_c] */
+} tn_requant;
+
+/* Full k x k convolution (the network's first layer), im2col into scratch. */
+typedef struct {
+  tn_dims in, out;
+  int32_t kernel, stride, padding;
+  const int8_t* weights;  /* [out.c][kernel][kernel][in.c] */
+  tn_requant q;
+} tn_conv_params;
+
+/* k x k depthwise convolution, channel multiplier 1. */
+typedef struct {
+  tn_dims in, out;  /* in.c == out.c */
+  int32_t kernel, stride, padding;
+  const int8_t* weights;  /* [c][kernel][kernel] */
+  tn_requant q;
+} tn_depthwise_params;
+
+/* 1 x 1 convolution, stride 1. */
+typedef struct {
+  tn_dims in, out;  /* in.h == out.h, in.w == out.w */
+  const int8_t* weights;  /* [out.c][in.c] */
+  tn_requant q;
+} tn_pointwise_params;
+
+typedef struct {
+  int32_t in_c, out_c;
+  const int8_t* weights;  /* [out_c][in_c] */
+  tn_requant q;
+} tn_fc_params;
+
+/* Elementwise add as TFLite's int8 ADD: each input rescaled to a common scale
+ * with left_shift headroom, summed, then rescaled to the output. */
+typedef struct {
+  int32_t size;  /* elements */
+  int32_t input1_offset, input2_offset, output_offset;
+  int32_t input1_multiplier, input1_shift;
+  int32_t input2_multiplier, input2_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t left_shift;
+  int32_t act_min, act_max;
+} tn_add_params;
+
+/* Global average pool (H x W x C -> 1 x 1 x C); input and output share one
+ * scale and zero point (as TFLite requires), so the result is the rounded
+ * mean: (sum + count/2) / count for sum >= 0, (sum - count/2) / count else. */
+typedef struct {
+  tn_dims in;
+  int32_t act_min, act_max;
+} tn_avgpool_params;
+
+/* ---- gemmlowp fixed-point helpers (exposed for tests and the host reference) */
+int32_t tn_saturating_rounding_doubling_high_mul(int32_t a, int32_t b);
+int32_t tn_rounding_divide_by_pot(int32_t x, int32_t exponent);
+int32_t tn_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
+
+/* ---- conv2d */
+int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p); /* bytes: 2 * k*k*in.c * 2 */
+tn_status tn_conv2d_ref_s8(const tn_conv_params* p, const int8_t* input, int8_t* output);
+tn_status tn_conv2d_s8(const tn_conv_params* p, const int8_t* input, int8_t* output,
+                       int16_t* scratch);
+
+/* ---- depthwise. `_inplace` writes the output over the input buffer (the
+ * output occupies its first out.h*out.w*c bytes); the other form has separate
+ * buffers. */
+int32_t tn_depthwise_s8_get_buffer_size(const tn_depthwise_params* p);
+/* bytes: (in.h + 2*padding) * (in.w + 2*padding) + 2 * out.w * 4 */
+tn_status tn_depthwise_ref_s8(const tn_depthwise_params* p, const int8_t* input, int8_t* output);
+tn_status tn_depthwise_s8(const tn_depthwise_params* p, const int8_t* input, int8_t* output,
+                          int8_t* scratch);
+tn_status tn_depthwise_inplace_s8(const tn_depthwise_params* p, int8_t* buffer, int8_t* scratch);
+
+/* ---- pointwise */
+int32_t tn_pointwise_s8_get_buffer_size(const tn_pointwise_params* p); /* bytes: 2 * in.c * 2 */
+tn_status tn_pointwise_ref_s8(const tn_pointwise_params* p, const int8_t* input, int8_t* output);
+tn_status tn_pointwise_s8(const tn_pointwise_params* p, const int8_t* input, int8_t* output,
+                          int16_t* scratch);
+
+/* ---- fully connected (no scratch) */
+tn_status tn_fully_connected_ref_s8(const tn_fc_params* p, const int8_t* input, int8_t* output);
+tn_status tn_fully_connected_s8(const tn_fc_params* p, const int8_t* input, int8_t* output);
+
+/* ---- add (no scratch; output may alias either input) */
+tn_status tn_add_ref_s8(const tn_add_params* p, const int8_t* input1, const int8_t* input2,
+                        int8_t* output);
+tn_status tn_add_s8(const tn_add_params* p, const int8_t* input1, const int8_t* input2,
+                    int8_t* output);
+
+/* ---- global average pool (no scratch) */
+tn_status tn_avgpool_ref_s8(const tn_avgpool_params* p, const int8_t* input, int8_t* output);
+tn_status tn_avgpool_s8(const tn_avgpool_params* p, const int8_t* input, int8_t* output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TN_RUNTIME_H */
