@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,25 @@ namespace tinynas::bench {
 
 inline double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU time of the whole process (all threads). CPU / (wall x threads) well
+// below 1 means the run shared its cores with something else.
+inline double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// The 1-minute load average ("?" where /proc is missing): benchmarks print it
+// so that a run on a busy machine can be recognised as one.
+inline std::string load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  char buf[32] = {};
+  const int got = std::fscanf(f, "%31s", buf);
+  std::fclose(f);
+  return got == 1 ? buf : "?";
 }
 
 inline std::string strf(const char* format, ...) __attribute__((format(printf, 1, 2)));

@@ -62,41 +62,61 @@ int run(int argc, char** argv) {
   const int64_t evals = num_configs * samples;
   std::printf("bench_space: optimize_space('%s') on %s, budget flash %s / SRAM %s, %" PRId64
               " configs x %" PRId64 " samples = %" PRId64 " cost-model evaluations, seed %" PRIu64
-              ", best of %d runs per thread count\n\n",
+              ", best of %d runs per thread count; load average %s\n\n",
               space.name.c_str(), mcu.name.c_str(), format_size(budget.flash_bytes).c_str(),
-              format_size(budget.sram_bytes).c_str(), num_configs, samples, evals, seed, reps);
+              format_size(budget.sram_bytes).c_str(), num_configs, samples, evals, seed, reps,
+              load_average().c_str());
+
+  struct Run {
+    int threads;
+    double wall;
+    double cpu;
+  };
+  std::vector<Run> runs;
+  std::vector<SpaceOptimizerResult> results;
+  for (const int t : threads) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(t));
+    SpaceOptimizerResult r;
+    Run run{t, std::numeric_limits<double>::infinity(), 0};
+    for (int rep = 0; rep < reps; ++rep) {
+      const double t0 = now_seconds(), c0 = cpu_seconds();
+      r = optimize_space(space, mcu, budget, opt);
+      const double wall = now_seconds() - t0;
+      if (wall < run.wall) run = {t, wall, cpu_seconds() - c0};
+    }
+    runs.push_back(run);
+    results.push_back(std::move(r));
+  }
+  double one_thread = 0;
+  for (const Run& run : runs)
+    if (run.threads == 1) one_thread = run.wall;
 
   Table table;
   table.add_column("threads");
   table.add_column("wall s");
   table.add_column("evals/s");
   table.add_column("evals/s/thread");
+  table.add_column("vs 1 thread");
+  table.add_column("cpu/(wall x threads)");
   table.add_column("target", true);
   table.add_column("result", true);
   table.add_column("vs MCUNet 7200 s");
   table.add_column("chosen", true);
-  std::vector<SpaceOptimizerResult> results;
   bool all_pass = true;
-  for (const int t : threads) {
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(t));
-    SpaceOptimizerResult r;
-    double wall = std::numeric_limits<double>::infinity();
-    for (int rep = 0; rep < reps; ++rep) {
-      const double t0 = now_seconds();
-      r = optimize_space(space, mcu, budget, opt);
-      wall = std::min(wall, now_seconds() - t0);
-    }
-    const auto& best = r.configs[static_cast<size_t>(r.chosen)];
-    const bool pass = wall <= kTargetSeconds;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const Run& run = runs[i];
+    const auto& best = results[i].configs[static_cast<size_t>(results[i].chosen)];
+    const bool pass = run.wall <= kTargetSeconds;
     all_pass = all_pass && pass;
-    table.add_row({std::to_string(t), strf("%.3f", wall),
-                   strf("%.0f", static_cast<double>(evals) / wall),
-                   strf("%.0f", static_cast<double>(evals) / wall / t),
+    table.add_row({std::to_string(run.threads), strf("%.3f", run.wall),
+                   strf("%.0f", static_cast<double>(evals) / run.wall),
+                   strf("%.0f", static_cast<double>(evals) / run.wall / run.threads),
+                   one_thread > 0 ? strf("%.2fx", one_thread / run.wall) : "-",
+                   strf("%.2f", run.cpu / (run.wall * run.threads)),
                    strf("<= %.0f s", kTargetSeconds), pass ? "PASS" : "FAIL",
-                   strf("%.0fx", kMcunetSeconds / wall),
+                   strf("%.0fx", kMcunetSeconds / run.wall),
                    strf("w%.1f-r%d (%.1f MFLOPs, %.0f%% fit)", best.width, best.resolution,
                         best.mean_mflops, best.fit_fraction * 100)});
-    results.push_back(std::move(r));
   }
   table.print();
 
