@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <exception>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -88,5 +89,15 @@ class Table {
   std::vector<bool> left_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+// main() of every benchmark: runs `run`, turns an exception into exit status 2.
+inline int run_main(int (*run)(int, char**), int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
 
 }  // namespace tinynas::bench

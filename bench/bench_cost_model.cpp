@@ -213,11 +213,4 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace tinynas::bench
 
-int main(int argc, char** argv) {
-  try {
-    return tinynas::bench::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  }
-}
+int main(int argc, char** argv) { return tinynas::bench::run_main(tinynas::bench::run, argc, argv); }
