@@ -313,7 +313,10 @@ void write_generated(const GeneratedModel& gen, const std::string& dir) {
 }
 
 std::vector<std::string> runtime_sources_for(const std::vector<OpKind>& kernels) {
-  std::vector<std::string> files = {"tn_fixedpoint.c"};
+  // Shared by the kernels: fixed-point helpers, argument checks, the int16
+  // GEMM core of conv2d/pointwise. The linker drops what the model does not
+  // call (--gc-sections).
+  std::vector<std::string> files = {"tn_fixedpoint.c", "tn_check.c", "tn_gemm.c"};
   for (OpKind k : kernels) {
     switch (k) {
       case OpKind::kConv2d: files.push_back("tn_conv2d.c"); break;
