@@ -19,15 +19,18 @@ void CEmitter::comment(std::string_view text) {
   std::istringstream paragraphs{std::string(text)};
   std::string paragraph;
   while (std::getline(paragraphs, paragraph)) {
+    // A paragraph's leading spaces are kept (for indented detail lines).
+    const std::string lead = paragraph.substr(0, paragraph.find_first_not_of(' ') == std::string::npos
+                                                     ? 0 : paragraph.find_first_not_of(' '));
     std::istringstream words(paragraph);
     std::string word;
-    current.clear();
+    current = lead;
     while (words >> word) {
-      if (!current.empty() && current.size() + 1 + word.size() > kWidth) {
+      if (current.size() > lead.size() && current.size() + 1 + word.size() > kWidth) {
         lines.push_back(current);
-        current.clear();
+        current = lead;
       }
-      current += (current.empty() ? "" : " ") + word;
+      current += (current.size() == lead.size() ? "" : " ") + word;
     }
     lines.push_back(current);
   }
@@ -56,12 +59,22 @@ void CEmitter::struct_init(std::string_view storage, std::string_view type, std:
   if (!storage.empty()) head += std::string(storage) + " ";
   head += std::string(type) + " " + std::string(name) + " =";
   open(head);
+  fields_block(fields);
+  close("};");
+}
+
+void CEmitter::fields_block(const std::vector<CField>& fields) {
   for (const CField& f : fields) {
+    if (!f.nested.empty()) {
+      open("." + f.name + " =");
+      fields_block(f.nested);
+      close("},");
+      continue;
+    }
     std::string l = "." + f.name + " = " + f.value + ",";
     if (!f.comment.empty()) l += "  /* " + f.comment + " */";
     line(l);
   }
-  close("};");
 }
 
 template <typename T>

@@ -16,6 +16,7 @@ struct CField {
   std::string name;
   std::string value;
   std::string comment;
+  std::vector<CField> nested;  // when set, emitted as a nested block instead of value
 };
 
 class CEmitter {
@@ -33,6 +34,7 @@ class CEmitter {
   const std::string& str() const { return out_; }
 
  private:
+  void fields_block(const std::vector<CField>& fields);
   std::string out_;
   int indent_ = 0;
 };

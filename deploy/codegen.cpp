@@ -117,21 +117,21 @@ void emit_params(const QuantizedModel& m, const MemoryPlan& plan, size_t i, CEmi
                      {"stride", c_int(op.stride), ""},
                      {"padding", c_int(op.padding), ""},
                      {"weights", n + "_weights", ""},
-                     {"q", c_braced(requant_fields(q, n)), ""}});
+                     {"q", "", "", requant_fields(q, n)}});
       break;
     case OpKind::kPointwiseConv2d:
       c.struct_init("static const", "tn_pointwise_params", n,
                     {{"in", dims(in), ""},
                      {"out", dims(out), ""},
                      {"weights", n + "_weights", ""},
-                     {"q", c_braced(requant_fields(q, n)), ""}});
+                     {"q", "", "", requant_fields(q, n)}});
       break;
     case OpKind::kFullyConnected:
       c.struct_init("static const", "tn_fc_params", n,
                     {{"in_c", c_int(in.c), ""},
                      {"out_c", c_int(out.c), ""},
                      {"weights", n + "_weights", ""},
-                     {"q", c_braced(requant_fields(q, n)), ""}});
+                     {"q", "", "", requant_fields(q, n)}});
       break;
     case OpKind::kAdd:
       c.struct_init("static const", "tn_add_params", n,

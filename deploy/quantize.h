@@ -33,6 +33,17 @@ struct FloatModel {
   std::vector<FloatOpWeights> ops;  // one per graph op
 };
 
+// BatchNorm statistics of one conv's output channels (PyTorch's eps default).
+struct BatchNorm {
+  std::vector<float> gamma, beta, running_mean, running_var;  // [out_c]
+  float eps = 1e-5f;
+};
+
+// Folds `bn` into a bias-free conv: w[oc][...] *= gamma / sqrt(var + eps) and
+// bias[oc] = beta - mean * gamma / sqrt(var + eps). `w.weights` is in any of
+// the output-channel-major runtime layouts; `w.bias` is overwritten.
+void fold_batch_norm(const BatchNorm& bn, FloatOpWeights& w);
+
 // He-initialised conv/fc weights and random BatchNorm statistics (gamma,
 // beta, running mean/var), folded; deterministic for a seed.
 FloatModel random_float_model(const ArchSpec& arch, uint64_t seed);

@@ -110,6 +110,29 @@ typedef struct {
   int32_t act_min, act_max;
 } tn_avgpool_params;
 
+/* ---- argument checks: what every kernel (reference and optimised alike)
+ * checks at entry, before its loops, and what code generation can call once.
+ * TN_ERROR_ARGUMENT for a NULL parameter block, weights, multiplier or shift
+ * array, non-positive dims, kernel or stride, negative padding, output dims
+ * that would read past the padded input, input_offset outside [-127, 128]
+ * (an int8 zero point: the optimised kernels widen x + input_offset to int16
+ * and pad depthwise inputs with the int8 zero point), or an activation range
+ * outside int8. The caller also keeps each shift in [-31, 30]. bias may be
+ * NULL (all zeros). The in-place depthwise also needs out.h*out.w <= in.h*in.w.
+ * Add: size >= 0, both input offsets in [-127, 128] and left_shift in [0, 22]
+ * (so (x + offset) << left_shift fits int32), activation range inside int8. */
+tn_status tn_conv2d_check(const tn_conv_params* p);
+tn_status tn_depthwise_check(const tn_depthwise_params* p, int in_place);
+tn_status tn_pointwise_check(const tn_pointwise_params* p);
+tn_status tn_fully_connected_check(const tn_fc_params* p);
+tn_status tn_add_check(const tn_add_params* p);
+tn_status tn_avgpool_check(const tn_avgpool_params* p);
+
+/* Which path the dispatching *_s8 entry points were compiled for: "dsp" (Arm
+ * DSP SIMD), "dsp-emulated" (the same code on the host via TN_EMULATE_DSP) or
+ * "portable". For logs and tests. */
+const char* tn_kernel_path(void);
+
 /* ---- gemmlowp fixed-point helpers (exposed for tests and the host reference) */
 int32_t tn_saturating_rounding_doubling_high_mul(int32_t a, int32_t b);
 int32_t tn_rounding_divide_by_pot(int32_t x, int32_t exponent);

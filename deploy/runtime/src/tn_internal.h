@@ -1,0 +1,122 @@
+/*
+ * Private: what the optimised kernels share. The inline requantisation (one
+ * per output, so it is kept branch-light and free of calls) and the im2col GEMM
+ * core that pointwise and conv2d both run.
+ */
+#ifndef TN_INTERNAL_H
+#define TN_INTERNAL_H
+
+#include <stdint.h>
+
+#include "tn_dsp.h"
+#include "tn_runtime.h"
+
+/* (a * b + 2^31) >> 32, rounded high word of the product: SMMULR on Arm DSP
+ * cores, the same arithmetic in C elsewhere. */
+TN_ALWAYS_INLINE int32_t tn_smmulr(int32_t a, int32_t b) {
+#if defined(TN_USE_DSP) && !defined(TN_DSP_EMULATED)
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* tn_multiply_by_quantized_multiplier with a short path for what real layers
+ * have: a right shift of 1..30 and |acc| below 2^30. There
+ * - the high multiply (acc * m + 2^30) >> 31 is (2 acc * m + 2^31) >> 32, one
+ *   SMMULR, and cannot saturate (2 acc fits int32, acc != INT32_MIN);
+ * - its result x has |x| <= 2^30, so the round-half-away divide is
+ *   (x + 2^(r-1) - (x < 0)) >> r without overflow: three instructions instead
+ *   of the remainder/threshold compare.
+ * Everything else (left shifts, shift 0 or -31, huge accumulators) takes the
+ * reference helper. Bit-exact either way; the tests sweep both sides of every
+ * boundary. About 9 instructions on the M4 against ~25 for the general form. */
+TN_ALWAYS_INLINE int32_t tn_rq_scale(int32_t acc, int32_t multiplier, int32_t shift) {
+  const int32_t right = -shift;
+  if ((uint32_t)(right - 1) < 30u && (uint32_t)acc + 0x40000000u < 0x80000000u) {
+    const int32_t x = tn_smmulr((int32_t)((uint32_t)acc << 1), multiplier);
+    return (x + (1 << (right - 1)) + (x >> 31)) >> right;
+  }
+  return tn_multiply_by_quantized_multiplier(acc, multiplier, shift);
+}
+
+TN_ALWAYS_INLINE int8_t tn_clamp_s8(int32_t y, int32_t act_min, int32_t act_max) {
+  y = y < act_min ? act_min : y;
+  y = y > act_max ? act_max : y;
+  return (int8_t)y;
+}
+
+/* The output side of a tn_requant, copied into locals once per kernel call:
+ * every int8 store may alias anything, so fields read through the pointer
+ * would be reloaded after each output. */
+typedef struct {
+  const int32_t* bias;
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t output_offset, act_min, act_max;
+} tn_out_q;
+
+TN_ALWAYS_INLINE tn_out_q tn_out_q_of(const tn_requant* q) {
+  tn_out_q o;
+  o.bias = q->bias;
+  o.multiplier = q->multiplier;
+  o.shift = q->shift;
+  o.output_offset = q->output_offset;
+  o.act_min = q->act_min;
+  o.act_max = q->act_max;
+  return o;
+}
+
+/* Accumulator (bias already in) -> int8, for channel multiplier m, shift s. */
+TN_ALWAYS_INLINE int8_t tn_requant_out(int32_t acc, int32_t m, int32_t s, const tn_out_q* o) {
+  return tn_clamp_s8(tn_rq_scale(acc, m, s) + o->output_offset, o->act_min, o->act_max);
+}
+
+/* Accumulator (bias already in) -> int8 output of channel `oc`. */
+TN_ALWAYS_INLINE int8_t tn_requant_s8(int32_t acc, const tn_requant* q, int32_t oc) {
+  return tn_clamp_s8(tn_rq_scale(acc, q->multiplier[oc], q->shift[oc]) + q->output_offset,
+                     q->act_min, q->act_max);
+}
+
+TN_ALWAYS_INLINE int32_t tn_bias(const tn_requant* q, int32_t oc) {
+  return q->bias != 0 ? q->bias[oc] : 0;
+}
+
+/* ---- the GEMM core of pointwise and conv2d (tn_gemm.c)
+ *
+ * out[px][oc] = requant(bias[oc] + sum_k col_px[k] * weights[oc][k]) for two
+ * pixels, where col_px[k] = x + input_offset (0 for padding) widened to int16.
+ * The column layout in `cols` (2 * depth int16) depends on the path:
+ * - DSP: per group of 4 k, 16 bytes [A(x0,x2) A(x1,x3) B(x0,x2) B(x1,x3)] --
+ *   the two pixels interleaved so one pointer walks both, and each pixel's
+ *   pairs in the even/odd order that SXTB16 / SXTB16 ROR #8 extract from a
+ *   weight word, so the weights need no reordering; the last depth % 4 values
+ *   follow plainly, pixel A's then pixel B's;
+ * - portable: pixel A's depth values, then pixel B's.
+ * out1 == NULL: only pixel A is stored (the columns must still both be valid). */
+void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const tn_requant* q,
+                    const int16_t* cols, int8_t* out0, int8_t* out1);
+
+/* Index of element k of pixel `px` (0 or 1) in the layout above. */
+TN_ALWAYS_INLINE int32_t tn_col_index(int32_t depth, int32_t px, int32_t k) {
+#if defined(TN_USE_DSP)
+  const int32_t full = depth & ~3;
+  if (k < full) return (k & ~3) * 2 + px * 4 + (k & 1) * 2 + ((k >> 1) & 1);
+  return full * 2 + px * (depth - full) + (k - full);
+#else
+  return px * depth + k;
+#endif
+}
+
+/* Widens n int8 values (+ offset) of pixel px into its column, starting at
+ * element k0 (a multiple of 4 on the DSP path unless n < 4 remain). */
+void tn_widen_column(const int8_t* src, int32_t n, int32_t offset, int16_t* cols, int32_t depth,
+                     int32_t px, int32_t k0);
+
+/* Argument checks shared by the reference and the optimised kernels, so both
+ * return the same status for the same parameters. */
+tn_status tn_check_requant(const tn_requant* q);
+
+#endif /* TN_INTERNAL_H */

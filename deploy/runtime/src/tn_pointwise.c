@@ -1,0 +1,34 @@
+/* Pointwise (1 x 1) convolution: the input is already a matrix (pixels x in.c),
+ * so each pair of pixels is widened into the scratch columns and handed to the
+ * GEMM core; no im2col. */
+#include "tn_internal.h"
+
+int32_t tn_pointwise_s8_get_buffer_size(const tn_pointwise_params* p) {
+  return 2 * p->in.c * (int32_t)sizeof(int16_t);
+}
+
+tn_status tn_pointwise_s8(const tn_pointwise_params* p, const int8_t* input, int8_t* output,
+                          int16_t* scratch) {
+  const tn_status s = tn_pointwise_check(p);
+  if (s != TN_OK) return s;
+  if (input == 0 || output == 0) return TN_ERROR_ARGUMENT;
+  if (scratch == 0) return TN_ERROR_SCRATCH;
+  const int32_t pixels = p->in.h * p->in.w, cin = p->in.c, cout = p->out.c;
+  const int32_t offset = p->q.input_offset;
+  int32_t px = 0;
+  for (; px + 2 <= pixels; px += 2) {
+    const int8_t* a = input + px * cin;
+    tn_widen_column(a, cin, offset, scratch, cin, 0, 0);
+    tn_widen_column(a + cin, cin, offset, scratch, cin, 1, 0);
+    tn_gemm_s8_s16(p->weights, cout, cin, &p->q, scratch, output + px * cout,
+                   output + (px + 1) * cout);
+  }
+  if (px < pixels) {
+    /* Odd pixel count: the last pixel fills both columns, one result is kept. */
+    const int8_t* a = input + px * cin;
+    tn_widen_column(a, cin, offset, scratch, cin, 0, 0);
+    tn_widen_column(a, cin, offset, scratch, cin, 1, 0);
+    tn_gemm_s8_s16(p->weights, cout, cin, &p->q, scratch, output + px * cout, 0);
+  }
+  return TN_OK;
+}
