@@ -60,6 +60,10 @@ McuTarget parse_mcu(const Document& doc) {
   const json& res = get_object(doc, r, "", "reserved");
   m.reserved_sram_bytes = get_size(doc, res, "/reserved", "sram", true);
   m.reserved_flash_bytes = get_size(doc, res, "/reserved", "flash", true);
+  if (const int64_t stack = get_size(doc, res, "/reserved", "stack", false); stack > 0)
+    m.stack_bytes = stack;
+  if (m.stack_bytes >= m.reserved_sram_bytes)
+    doc.fail("/reserved/stack", "the stack must be part of reserved.sram (and smaller than it)");
 
   const json& code = get_object(doc, r, "", "code_bytes");
   for (int k = 0; k < kNumOpKinds; ++k) {

@@ -33,7 +33,8 @@ struct McuTarget {
   int64_t sram_bytes = 0;    // on the part (contiguous region the arena can use)
   int64_t budget_flash_bytes = 0;  // default budget (MCUNet budgets some parts below the part)
   int64_t budget_sram_bytes = 0;
-  int64_t reserved_sram_bytes = 0;   // stack, runtime statics, I/O buffers
+  int64_t reserved_sram_bytes = 0;   // stack + runtime statics (what is not the arena)
+  int64_t stack_bytes = 2048;        // the firmware's stack, part of reserved_sram_bytes
   int64_t reserved_flash_bytes = 0;  // vector table, startup, libc, harness
   std::array<int64_t, kNumOpKinds> kernel_code_bytes{};  // code per op kind the model uses
   int64_t per_layer_code_bytes = 0;  // generated call + parameter struct per op

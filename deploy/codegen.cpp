@@ -238,6 +238,9 @@ GeneratedModel generate_c(const QuantizedModel& m, const MemoryPlan& plan,
   h.line();
   h.comment("Where to write the input image to avoid a copy: tn_model_run() accepts this pointer.");
   h.line("int8_t* tn_model_input_buffer(void);");
+  h.comment("Where the logits are left: pass it as tn_model_run()'s output to avoid a copy and "
+            "the RAM of a second buffer (valid until the next run).");
+  h.line("int8_t* tn_model_output_buffer(void);");
   h.comment("Runs the network on one int8 image; writes TN_MODEL_OUTPUT_BYTES int8 logits.");
   h.line("tn_status tn_model_run(const int8_t* input, int8_t* output);");
   h.line();
@@ -286,10 +289,13 @@ GeneratedModel generate_c(const QuantizedModel& m, const MemoryPlan& plan,
   c.line("return " + arena_at(plan, g.input) + ";");
   c.close();
   c.line();
+  c.open("int8_t* tn_model_output_buffer(void)");
+  c.line("return " + arena_at(plan, g.output) + ";");
+  c.close();
+  c.line();
   c.open("tn_status tn_model_run(const int8_t* input, int8_t* output)");
   c.line("int8_t* const scratch = tn_arena + " + std::to_string(plan.scratch_offset) + ";");
   c.line("tn_status status;");
-  c.line("(void)scratch;");
   c.comment(placement(g, plan, g.input) + " (the input)");
   c.line("if (input != " + arena_at(plan, g.input) + ") memcpy(" + arena_at(plan, g.input) +
          ", input, TN_MODEL_INPUT_BYTES);");
@@ -297,7 +303,8 @@ GeneratedModel generate_c(const QuantizedModel& m, const MemoryPlan& plan,
     c.line("status = " + call(m, plan, i) + ";  /* op " + std::to_string(i) + " */");
     c.line("if (status != TN_OK) return status;");
   }
-  c.line("memcpy(output, " + arena_at(plan, g.output) + ", TN_MODEL_OUTPUT_BYTES);");
+  c.line("if (output != " + arena_at(plan, g.output) + ") memcpy(output, " + arena_at(plan, g.output) +
+         ", TN_MODEL_OUTPUT_BYTES);");
   c.line("return TN_OK;");
   c.close();
   out.model_c = c.str();

@@ -139,7 +139,7 @@ json deploy_model(const DeployOptions& o) {
   for (const auto& f : runtime_sources_for(gen.kernels_used))
     fb.sources.push_back((fs::path(runtime_dir()) / "src" / f).string());
   fb.include_dirs = {src.string()};
-  fb.stack_bytes = 4096;
+  fb.stack_bytes = mcu.stack_bytes;
   spdlog::info("building firmware for {} ({})", mcu.name, mcu.core);
   const FirmwareResult fw = build_firmware(fb);
 

@@ -179,8 +179,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     return left.count() < 0 ? 0 : static_cast<int>(left.count());
   };
-  bool stop = false;
-  while (!stop && (child.out_fd >= 0 || child.err_fd >= 0)) {
+  while (child.out_fd >= 0 || child.err_fd >= 0) {
     pollfd fds[2];
     int nfds = 0;
     if (child.out_fd >= 0) fds[nfds++] = {child.out_fd, POLLIN, 0};
@@ -196,16 +195,12 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     for (int i = 0; i < nfds; ++i) {
       if (fds[i].revents == 0) continue;
       const bool is_out = fds[i].fd == child.out_fd;
-      std::string& sink = is_out ? result.out : result.err;
-      const size_t before = sink.size();
-      if (!read_some(fds[i].fd, sink)) close_fd(is_out ? child.out_fd : child.err_fd);
-      if (is_out && options.stop_when && sink.size() != before && options.stop_when(sink)) stop = true;
+      if (!read_some(fds[i].fd, is_out ? result.out : result.err)) close_fd(is_out ? child.out_fd : child.err_fd);
     }
   }
   close_fd(child.out_fd);
   close_fd(child.err_fd);
-  if (result.timed_out || stop) {
-    result.stopped_early = stop;
+  if (result.timed_out) {
     result.exit_code = kill_group_and_reap(child.pid);
     return result;
   }

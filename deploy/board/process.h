@@ -9,7 +9,6 @@
 
 #include <sys/types.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,16 +27,11 @@ struct ProcessOptions {
   double timeout_s = 0;       // 0: no limit
   std::string cwd;            // "": the caller's
   bool merge_stderr = false;  // stderr into out, in order (for compiler logs)
-  // Called after each chunk of stdout arrives; returning true ends the run
-  // early (the child is killed, stopped_early is set). For runners that must
-  // stop a target which never exits on its own.
-  std::function<bool(const std::string& out)> stop_when;
 };
 
 struct ProcessResult {
   int exit_code = -1;   // the child's exit status; 128 + signal when killed by one
-  bool timed_out = false;
-  bool stopped_early = false;
+  bool timed_out = false;  // killed at the limit
   std::string out;
   std::string err;
 };

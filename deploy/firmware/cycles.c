@@ -13,7 +13,6 @@
 #define SYST_CVR TN_REG(0xE000E018u)
 #define ICSR TN_REG(0xE000ED04u)
 #define ICSR_PENDSTSET (1u << 26)
-#define ICSR_PENDSTCLR (1u << 25)
 
 /* The whole 24-bit range: fewest wraps (one per 2^24 ticks, 671M instructions
  * under QEMU). Tests build with a small value to exercise the wrap counting. */
@@ -34,7 +33,8 @@ static void irq_restore(uint32_t primask) {
   __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
 }
 
-#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) || \
+    defined(__ARM_ARCH_8_1M_MAIN__)
 #define TN_HAVE_DWT_CYCCNT 1
 #else
 #define TN_HAVE_DWT_CYCCNT 0 /* v6-M / v8-M baseline: no cycle counter */

@@ -44,7 +44,8 @@ void tn_fault_report(const uint32_t* frame, uint32_t exc_return);
 #define SCB_ICIALLU TN_REG(0xE000EF50u)
 #define SCB_DCISW TN_REG(0xE000EF60u)
 
-#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) || \
+    defined(__ARM_ARCH_8_1M_MAIN__)
 #define TN_V7M_OR_LATER 1 /* VTOR, CFSR/HFSR, CCR cache bits exist */
 #else
 #define TN_V7M_OR_LATER 0

@@ -290,10 +290,13 @@ int8_t* tn_model_input_buffer(void) {
   return tn_arena + 0;
 }
 
+int8_t* tn_model_output_buffer(void) {
+  return tn_arena + 16;
+}
+
 tn_status tn_model_run(const int8_t* input, int8_t* output) {
   int8_t* const scratch = tn_arena + 8192;
   tn_status status;
-  (void)scratch;
   /* tensor 0 32x32x3: arena 0..3072, buffer 0, live ops 0-0 (the input) */
   if (input != tn_arena + 0) memcpy(tn_arena + 0, input, TN_MODEL_INPUT_BYTES);
   status = tn_conv2d_s8(&tn_op0, tn_arena + 0, tn_arena + 3072, (int16_t*)scratch);  /* op 0 */
@@ -322,6 +325,6 @@ tn_status tn_model_run(const int8_t* input, int8_t* output) {
   if (status != TN_OK) return status;
   status = tn_fully_connected_s8(&tn_op12, tn_arena + 0, tn_arena + 16);  /* op 12 */
   if (status != TN_OK) return status;
-  memcpy(output, tn_arena + 16, TN_MODEL_OUTPUT_BYTES);
+  if (output != tn_arena + 16) memcpy(output, tn_arena + 16, TN_MODEL_OUTPUT_BYTES);
   return TN_OK;
 }

@@ -28,6 +28,11 @@ extern "C" {
 
 /* Where to write the input image to avoid a copy: tn_model_run() accepts this pointer. */
 int8_t* tn_model_input_buffer(void);
+/*
+ * Where the logits are left: pass it as tn_model_run()'s output to avoid a copy and the
+ * RAM of a second buffer (valid until the next run).
+ */
+int8_t* tn_model_output_buffer(void);
 /* Runs the network on one int8 image; writes TN_MODEL_OUTPUT_BYTES int8 logits. */
 tn_status tn_model_run(const int8_t* input, int8_t* output);
 

@@ -32,6 +32,13 @@ static void tn_im2col(const tn_conv_params* p, const int8_t* input, int32_t oy, 
   }
 }
 
+static void tn_next_pixel(int32_t* oy, int32_t* ox, int32_t out_w) {
+  if (++*ox == out_w) {
+    *ox = 0;
+    ++*oy;
+  }
+}
+
 tn_status tn_conv2d_s8(const tn_conv_params* p, const int8_t* input, int8_t* output,
                        int16_t* scratch) {
   const tn_status s = tn_conv2d_check(p);
@@ -40,18 +47,18 @@ tn_status tn_conv2d_s8(const tn_conv_params* p, const int8_t* input, int8_t* out
   if (scratch == 0) return TN_ERROR_SCRATCH;
   const int32_t pixels = p->out.h * p->out.w, cout = p->out.c;
   const int32_t depth = p->kernel * p->kernel * p->in.c;
-  int32_t oy = 0, ox = 0;  /* of pixel `i`, advanced without dividing */
+  int32_t oy = 0, ox = 0;  /* of the next patch, advanced without dividing */
   for (int32_t i = 0; i < pixels; i += 2) {
     tn_im2col(p, input, oy, ox, scratch, 0);
     int8_t* out1 = 0;
     if (i + 1 < pixels) {
-      if (++ox == p->out.w) ox = 0, ++oy;
+      tn_next_pixel(&oy, &ox, p->out.w);
       out1 = output + (i + 1) * cout;
     }
     /* Odd pixel count: the last patch fills both columns, one result is kept. */
     tn_im2col(p, input, oy, ox, scratch, 1);
     tn_gemm_s8_s16(p->weights, cout, depth, &p->q, scratch, output + i * cout, out1);
-    if (++ox == p->out.w) ox = 0, ++oy;
+    tn_next_pixel(&oy, &ox, p->out.w);
   }
   return TN_OK;
 }

@@ -30,8 +30,10 @@
 
 #if defined(__GNUC__)
 #define TN_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define TN_LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define TN_ALWAYS_INLINE static inline
+#define TN_LIKELY(x) (x)
 #endif
 
 /* Word access at any alignment. memcpy keeps it free of aliasing and alignment

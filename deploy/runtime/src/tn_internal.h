@@ -32,12 +32,41 @@ TN_ALWAYS_INLINE int32_t tn_smmulr(int32_t a, int32_t b) {
  *   of the remainder/threshold compare.
  * Everything else (left shifts, shift 0 or -31, huge accumulators) takes the
  * reference helper. Bit-exact either way; the tests sweep both sides of every
- * boundary. About 9 instructions on the M4 against ~25 for the general form. */
+ * boundary. The per-channel part is prepared once (tn_rq_channel_of), so an
+ * output costs a range check, LSL, SMMULR and three ALU instructions. */
+typedef struct {
+  int32_t multiplier, shift;
+  int32_t right, nudge;  /* the short path's shift and 2^(right-1) */
+  uint32_t limit, span;  /* short path iff acc + limit < span (unsigned); 0, 0: never */
+} tn_rq_channel;
+
+TN_ALWAYS_INLINE tn_rq_channel tn_rq_channel_of(int32_t multiplier, int32_t shift) {
+  tn_rq_channel c;
+  const int32_t right = -shift;
+  const int short_path = (uint32_t)(right - 1) < 30u;
+  c.multiplier = multiplier;
+  c.shift = shift;
+  c.right = short_path ? right : 1;
+  c.nudge = short_path ? (int32_t)1 << (right - 1) : 0;
+  c.limit = short_path ? 0x40000000u : 0u;
+  c.span = short_path ? 0x80000000u : 0u;
+  return c;
+}
+
+TN_ALWAYS_INLINE int32_t tn_rq_channel_scale(const tn_rq_channel* c, int32_t acc) {
+  if (TN_LIKELY((uint32_t)acc + c->limit < c->span)) {
+    const int32_t x = tn_smmulr((int32_t)((uint32_t)acc << 1), c->multiplier);
+    return (x + c->nudge + (x >> 31)) >> c->right;
+  }
+  return tn_multiply_by_quantized_multiplier(acc, c->multiplier, c->shift);
+}
+
+/* The same for a one-off multiplier and shift. */
 TN_ALWAYS_INLINE int32_t tn_rq_scale(int32_t acc, int32_t multiplier, int32_t shift) {
   const int32_t right = -shift;
-  if ((uint32_t)(right - 1) < 30u && (uint32_t)acc + 0x40000000u < 0x80000000u) {
+  if (TN_LIKELY((uint32_t)(right - 1) < 30u && (uint32_t)acc + 0x40000000u < 0x80000000u)) {
     const int32_t x = tn_smmulr((int32_t)((uint32_t)acc << 1), multiplier);
-    return (x + (1 << (right - 1)) + (x >> 31)) >> right;
+    return (x + ((int32_t)1 << (right - 1)) + (x >> 31)) >> right;
   }
   return tn_multiply_by_quantized_multiplier(acc, multiplier, shift);
 }
