@@ -33,6 +33,7 @@ Command add_deploy_command(CLI::App& app) {
   sub->add_option("--eval-dataset", o->eval_dataset, "Labelled inputs KIND:PATH for int8 top-1 on the board");
   sub->add_option("--calibration", o->calibration, "Activation ranges: minmax or percentile")
       ->check(CLI::IsMember({"minmax", "percentile"}));
+  sub->add_flag("--profile", o->d.profile, "Time every op on the board (report.json: ops)");
   sub->add_option("--timeout", o->d.timeout_s, "Seconds the board run may take")->check(CLI::Range(1, 3600));
   add_budget_flags(*sub, o->budget);
   return [o]() {

@@ -277,6 +277,14 @@ GeneratedModel generate_c(const QuantizedModel& m, const MemoryPlan& plan,
   c.line();
   c.line("#include \"weights.h\"");
   c.line();
+  c.comment("Per-op profiling: built with -DTN_PROFILE, the harness times every op.");
+  c.line("#ifdef TN_PROFILE");
+  c.line("void tn_profile_op(int op);");
+  c.line("#define TN_PROFILE_OP(op) tn_profile_op(op)");
+  c.line("#else");
+  c.line("#define TN_PROFILE_OP(op) ((void)0)");
+  c.line("#endif");
+  c.line();
   c.comment(
       "The one static arena. Every tensor has a fixed offset planned by tinynas's memory "
       "planner (core/memory_planner.h); the cost model predicted exactly this size. Scratch: " +
@@ -302,6 +310,7 @@ GeneratedModel generate_c(const QuantizedModel& m, const MemoryPlan& plan,
   for (size_t i = 0; i < g.ops.size(); ++i) {
     c.line("status = " + call(m, plan, i) + ";  /* op " + std::to_string(i) + " */");
     c.line("if (status != TN_OK) return status;");
+    c.line("TN_PROFILE_OP(" + std::to_string(i) + ");");
   }
   c.line("if (output != " + arena_at(plan, g.output) + ") memcpy(output, " + arena_at(plan, g.output) +
          ", TN_MODEL_OUTPUT_BYTES);");

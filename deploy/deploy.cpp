@@ -140,6 +140,7 @@ json deploy_model(const DeployOptions& o) {
     fb.sources.push_back((fs::path(runtime_dir()) / "src" / f).string());
   fb.include_dirs = {src.string()};
   fb.stack_bytes = mcu.stack_bytes;
+  if (o.profile) fb.defines.push_back("TN_PROFILE");
   spdlog::info("building firmware for {} ({})", mcu.name, mcu.core);
   const FirmwareResult fw = build_firmware(fb);
 
@@ -197,6 +198,24 @@ json deploy_model(const DeployOptions& o) {
     report["macs_per_" + std::string(br.unit == "cycles" ? "cycle" : "instruction")] =
         per_inference > 0 ? static_cast<double>(predicted.macs) / per_inference : 0;
     report["bit_exact"] = mismatches == 0 && br.runs.size() == inputs.size();
+    if (o.profile) {
+      if (br.op_measured.size() != q.graph.ops.size())
+        throw Error("the profiled firmware reported " + std::to_string(br.op_measured.size()) +
+                    " ops, the model has " + std::to_string(q.graph.ops.size()));
+      json ops = json::array();
+      for (size_t i = 0; i < q.graph.ops.size(); ++i) {
+        const Op& op = q.graph.ops[i];
+        ops.push_back({{"index", i},
+                       {"kind", op_kind_name(op.kind)},
+                       {"macs", op.macs},
+                       {"inputs", q.graph.tensors[op.input].shape.elements() +
+                                      (op.input2 >= 0 ? q.graph.tensors[op.input2].shape.elements() : 0)},
+                       {"outputs", q.graph.tensors[op.output].shape.elements()},
+                       {br.unit, br.op_measured[i]},
+                       {"predicted_cycles", op_cycles(q.graph, op, mcu)}});
+      }
+      report["ops"] = std::move(ops);
+    }
     report["mismatches"] = mismatches;
   }
   write_file_atomic((staging / "report.json").string(), report.dump(2) + "\n");

@@ -35,6 +35,7 @@ struct DeployOptions {
   int32_t calibration_count = 8;
   Calibration calibration = Calibration::kMinMax;
   int32_t timeout_s = 300;
+  bool profile = false;          // time every op (report.json "ops")
   int64_t flash_budget = 0;      // 0: the MCU's budget
   int64_t sram_budget = 0;
 };

@@ -63,11 +63,11 @@ std::string shorten(const std::string& line) {
 }
 
 void fill_measured(BoardResult& r, bool ticks_are_instructions) {
-  for (BoardResult::Run& run : r.runs) {
-    run.measured = static_cast<double>(run.count);
-    if (ticks_are_instructions && r.counter_source == "systick")
-      run.measured *= r.instructions_per_tick;
-  }
+  const double scale =
+      ticks_are_instructions && r.counter_source == "systick" ? r.instructions_per_tick : 1.0;
+  for (BoardResult::Run& run : r.runs) run.measured = static_cast<double>(run.count) * scale;
+  r.op_measured.clear();
+  for (uint64_t c : r.op_counts) r.op_measured.push_back(static_cast<double>(c) * scale);
 }
 
 bool any_failed_status(const BoardResult& r) {
@@ -137,6 +137,16 @@ BoardResult parse_board_output(const std::string& text) {
         bad("expected input " + std::to_string(r.runs.size()));
       } else {
         r.runs.push_back(std::move(run));
+      }
+    } else if (key == "TN_OP") {
+      int op = 0;
+      uint64_t count = 0;
+      if (w.size() != 3 || !parse_number(w[1], &op) || !parse_number(w[2], &count)) {
+        bad("expected 'TN_OP <op> <count>'");
+      } else if (op != static_cast<int>(r.op_counts.size())) {
+        bad("expected op " + std::to_string(r.op_counts.size()));
+      } else {
+        r.op_counts.push_back(count);
       }
     } else if (key == "TN_END") {
       if (w.size() != 1) bad("expected 'TN_END'");

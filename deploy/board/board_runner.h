@@ -12,6 +12,7 @@
 // The protocol, one line each (anything else in the output is ignored):
 //   TN_BEGIN <dwt|systick> <instructions per tick, or 0>
 //   TN_RESULT <index> <status> <count> <output bytes, two hex digits each>
+//   TN_OP <op index> <count>  (profiled builds: each op of the first input, in order)
 //   TN_END
 //   TN_EXIT <code>         (only when the host has no SYS_EXIT_EXTENDED)
 //   TN_FAULT <what> ...    (the firmware's fault handlers)
@@ -37,6 +38,10 @@ struct BoardResult {
     double measured = 0;  // in `unit`: count * instructions_per_tick on QEMU, count on a board
   };
   std::vector<Run> runs;
+  // Per-op counts of the first input when the firmware was built with
+  // TN_PROFILE (TN_OP lines): raw counts and, like Run::measured, in `unit`.
+  std::vector<uint64_t> op_counts;
+  std::vector<double> op_measured;
   int exit_code = -1;   // the firmware's exit code as the back end saw it; -1 unknown
   std::string log;      // everything the back end printed (stdout, then stderr)
 

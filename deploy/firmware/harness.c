@@ -75,6 +75,26 @@ static void put_hex_bytes(const int8_t* bytes, int count) {
   }
 }
 
+#ifdef TN_PROFILE
+/* Per-op counts of the first input: the generated model calls tn_profile_op()
+ * after each op. The time spent printing is excluded by restarting the clock
+ * after the line is out. */
+static int profiling;
+static uint64_t profile_last;
+
+void tn_profile_op(int op) {
+  if (!profiling) return;
+  const uint64_t now = tn_cycles_now();
+  put_str("TN_OP ");
+  put_int(op);
+  put_char(' ');
+  put_u64(now - profile_last);
+  put_char('\n');
+  flush();
+  profile_last = tn_cycles_now();
+}
+#endif
+
 int main(void) {
   tn_cycles_init();
   put_str("TN_BEGIN ");
@@ -98,6 +118,10 @@ int main(void) {
 
   int failed = 0;
   for (int i = 0; i < tn_num_inputs; ++i) {
+#ifdef TN_PROFILE
+    profiling = i == 0;
+    profile_last = tn_cycles_now();
+#endif
     uint64_t start = tn_cycles_now();
     /* The model leaves its logits in its arena: no output buffer of our own. */
     int8_t* const tn_output = tn_model_output_buffer();

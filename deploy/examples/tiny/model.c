@@ -12,6 +12,14 @@
 
 #include "weights.h"
 
+/* Per-op profiling: built with -DTN_PROFILE, the harness times every op. */
+#ifdef TN_PROFILE
+void tn_profile_op(int op);
+#define TN_PROFILE_OP(op) tn_profile_op(op)
+#else
+#define TN_PROFILE_OP(op) ((void)0)
+#endif
+
 /*
  * The one static arena. Every tensor has a fixed offset planned by tinynas's memory
  * planner (core/memory_planner.h); the cost model predicted exactly this size. Scratch:
@@ -301,30 +309,43 @@ tn_status tn_model_run(const int8_t* input, int8_t* output) {
   if (input != tn_arena + 0) memcpy(tn_arena + 0, input, TN_MODEL_INPUT_BYTES);
   status = tn_conv2d_s8(&tn_op0, tn_arena + 0, tn_arena + 3072, (int16_t*)scratch);  /* op 0 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(0);
   status = tn_depthwise_s8(&tn_op1, tn_arena + 3072, tn_arena + 0, scratch);  /* op 1 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(1);
   status = tn_pointwise_s8(&tn_op2, tn_arena + 0, tn_arena + 6144, (int16_t*)scratch);  /* op 2 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(2);
   status = tn_add_s8(&tn_op3, tn_arena + 6144, tn_arena + 3072, tn_arena + 6144);  /* op 3 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(3);
   status = tn_pointwise_s8(&tn_op4, tn_arena + 6144, tn_arena + 0, (int16_t*)scratch);  /* op 4 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(4);
   status = tn_depthwise_inplace_s8(&tn_op5, tn_arena + 0, scratch);  /* op 5 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(5);
   status = tn_pointwise_s8(&tn_op6, tn_arena + 0, tn_arena + 4096, (int16_t*)scratch);  /* op 6 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(6);
   status = tn_pointwise_s8(&tn_op7, tn_arena + 4096, tn_arena + 0, (int16_t*)scratch);  /* op 7 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(7);
   status = tn_depthwise_inplace_s8(&tn_op8, tn_arena + 0, scratch);  /* op 8 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(8);
   status = tn_pointwise_s8(&tn_op9, tn_arena + 0, tn_arena + 5120, (int16_t*)scratch);  /* op 9 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(9);
   status = tn_add_s8(&tn_op10, tn_arena + 5120, tn_arena + 4096, tn_arena + 5120);  /* op 10 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(10);
   status = tn_avgpool_s8(&tn_op11, tn_arena + 5120, tn_arena + 0);  /* op 11 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(11);
   status = tn_fully_connected_s8(&tn_op12, tn_arena + 0, tn_arena + 16);  /* op 12 */
   if (status != TN_OK) return status;
+  TN_PROFILE_OP(12);
   if (output != tn_arena + 16) memcpy(output, tn_arena + 16, TN_MODEL_OUTPUT_BYTES);
   return TN_OK;
 }

@@ -19,8 +19,9 @@
  */
 #include "tn_internal.h"
 
-/* Requantises and stores channels oc and oc+1 of one pixel; both scaled values
- * are computed before either store, as the stores may alias anything. */
+/* Requantises and stores channels oc and oc+1 of one pixel. Both values are
+ * computed before either store: an int8 store may alias anything, so the
+ * compiler would reload the channel constants after it. */
 TN_ALWAYS_INLINE void tn_store_pair(const tn_out_q* o, int32_t oc, int32_t acc0, int32_t acc1,
                                     int8_t* out) {
   const int32_t y0 = tn_rq_scale(acc0, o->multiplier[oc], o->shift[oc]) + o->output_offset;

@@ -101,6 +101,11 @@ void depthwise_case(uint64_t seed, int32_t h, int32_t w, int32_t c, int32_t k, i
   EXPECT_TRUE(same_bytes(what, want.data(), got.data(), n));
   EXPECT_TRUE(got.intact()) << what << ": wrote past the output";
   EXPECT_TRUE(scratch.intact()) << what << ": wrote past the scratch";
+  // Again with a scratch of exactly the planned size, so that a sanitizer build
+  // catches any read past it.
+  std::vector<int8_t> exact(static_cast<size_t>(tn_depthwise_s8_get_buffer_size(&p)));
+  ASSERT_EQ(tn_depthwise_s8(&p, input.data(), got.data(), exact.data()), TN_OK) << what;
+  EXPECT_TRUE(same_bytes(what + " (exact scratch)", want.data(), got.data(), n));
 
   // In place: the reference ran on a copy; the output is the buffer's head.
   Guarded<int8_t> buffer(input.size());
@@ -189,6 +194,9 @@ void pointwise_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t co
   EXPECT_TRUE(same_bytes(what, want.data(), got.data(), n));
   EXPECT_TRUE(got.intact()) << what << ": wrote past the output";
   EXPECT_TRUE(scratch.intact()) << what << ": wrote past the scratch";
+  std::vector<int16_t> exact(static_cast<size_t>(scratch_bytes / 2));
+  ASSERT_EQ(tn_pointwise_s8(&p, input.data(), got.data(), exact.data()), TN_OK) << what;
+  EXPECT_TRUE(same_bytes(what + " (exact scratch)", want.data(), got.data(), n));
 }
 
 TEST(RuntimePointwise, SearchSpaceSweepMatchesReference) {
@@ -257,6 +265,9 @@ void conv_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t cout, i
   EXPECT_TRUE(same_bytes(what, want.data(), got.data(), n));
   EXPECT_TRUE(got.intact()) << what << ": wrote past the output";
   EXPECT_TRUE(scratch.intact()) << what << ": wrote past the scratch";
+  std::vector<int16_t> exact(static_cast<size_t>(scratch_bytes / 2));
+  ASSERT_EQ(tn_conv2d_s8(&p, input.data(), got.data(), exact.data()), TN_OK) << what;
+  EXPECT_TRUE(same_bytes(what + " (exact scratch)", want.data(), got.data(), n));
 }
 
 TEST(RuntimeConv2d, SweepMatchesReference) {
