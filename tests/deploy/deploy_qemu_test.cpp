@@ -1,0 +1,162 @@
+// The whole deploy pipeline on the emulated boards: random subnets of the
+// space and a zoo network, on a Cortex-M4 (f412, mps2-an386) and a Cortex-M7
+// (f746, mps2-an500). Firmware outputs must equal the host reference on every
+// input, the arena the firmware declares must be the cost model's to the
+// byte, and flash within 5% of the prediction. (bench/bench_deploy runs more.)
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "core/arch_io.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "core/search_space.h"
+#include "deploy/deploy.h"
+#include "evaluator/cost_model.h"
+#include "tests/test_util.h"
+
+namespace tinynas::deploy {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool tools_present() {
+  for (const char* tool : {"arm-none-eabi-gcc", "qemu-system-arm"}) {
+    const std::string cmd = std::string("command -v ") + tool + " > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) return false;
+  }
+  return true;
+}
+
+class DeployQemuTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!tools_present()) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm is not installed";
+    dir_ = fs::temp_directory_path() / ("tinynas_deploy_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // Deploys and checks the report's promises.
+  nlohmann::json deploy_and_check(const std::string& arch_path, const std::string& mcu) {
+    DeployOptions o;
+    o.arch_path = arch_path;
+    o.mcu = mcu;
+    o.out_dir = (dir_ / "out").string();
+    o.random_weights = true;
+    o.seed = 3;
+    o.eval_count = 2;
+    const nlohmann::json r = deploy_model(o);
+    EXPECT_TRUE(r["bit_exact"].get<bool>()) << arch_path << " on " << mcu;
+    EXPECT_TRUE(r["arena_matches_prediction"].get<bool>()) << r.dump(2);
+    EXPECT_EQ(r["elf_arena_bytes"], r["predicted"]["arena_bytes"]);
+    const double flash_ratio = r["flash_vs_predicted"];
+    EXPECT_GE(flash_ratio, 0.95) << r.dump(2);
+    EXPECT_LE(flash_ratio, 1.05) << r.dump(2);
+    EXPECT_LE(r["sram_bytes"].get<int64_t>(), r["predicted"]["peak_sram_bytes"].get<int64_t>());
+    EXPECT_GT(r["instructions"].get<double>(), static_cast<double>(r["macs"].get<int64_t>()) / 4);
+    for (const char* f : {"report.json", "firmware.elf", "src/model.c", "src/weights.c", "src/model.h"})
+      EXPECT_TRUE(fs::exists(dir_ / "out" / f)) << f;
+    return r;
+  }
+
+  std::string small_subnet(uint64_t seed) {
+    // Low resolutions keep the emulated runs short; every kernel/expand/stride
+    // choice still occurs across the subnets.
+    const SearchSpace space = restrict_space(load_search_space("mcunet"), 0.3, 48);
+    Rng rng(seed);
+    const ArchSpec a = decode(space, sample(space, rng));
+    const std::string path = (dir_ / ("subnet" + std::to_string(seed) + ".json")).string();
+    write_file_atomic(path, arch_to_json(a).dump(2));
+    return path;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(DeployQemuTest, RandomSubnetsOnCortexM4) {
+  for (uint64_t seed : {1, 2, 3}) deploy_and_check(small_subnet(seed), "f412");
+}
+
+TEST_F(DeployQemuTest, RandomSubnetOnCortexM7) { deploy_and_check(small_subnet(4), "f746"); }
+
+TEST_F(DeployQemuTest, ZooNetworkVww1OnCortexM4) {
+  const auto r = deploy_and_check(test_nets::zoo_path("mcunet-vww1"), "f412");
+  EXPECT_EQ(r["macs"], 11578816);
+}
+
+TEST_F(DeployQemuTest, ProfileReportsEveryOp) {
+  DeployOptions o;
+  o.arch_path = small_subnet(5);
+  o.mcu = "f412";
+  o.out_dir = (dir_ / "out").string();
+  o.random_weights = true;
+  o.eval_count = 1;
+  o.profile = true;
+  const auto r = deploy_model(o);
+  const auto& ops = r["ops"];
+  ASSERT_EQ(ops.size(), lower(load_arch(o.arch_path)).ops.size());
+  double sum = 0;
+  for (const auto& op : ops) sum += op["instructions"].get<double>();
+  // The per-op counts add up to (nearly) the whole inference.
+  EXPECT_NEAR(sum / r["instructions"].get<double>(), 1.0, 0.05);
+}
+
+TEST_F(DeployQemuTest, BadInputIsRefusedWithoutOutput) {
+  DeployOptions o;
+  o.arch_path = test_nets::zoo_path("mcunet-in4");  // 1.8 MB of flash
+  o.mcu = "f412";
+  o.out_dir = (dir_ / "out").string();
+  o.random_weights = true;
+  std::string msg = test_nets::error_of([&] { deploy_model(o); });
+  EXPECT_NE(msg.find("does not fit f412: over flash by"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bytes"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+
+  o.arch_path = small_subnet(6);
+  o.random_weights = false;
+  o.checkpoint = "weights.pt";
+  msg = test_nets::error_of([&] { deploy_model(o); });
+  EXPECT_NE(msg.find("--checkpoint"), std::string::npos) << msg;
+
+  o.checkpoint.clear();
+  msg = test_nets::error_of([&] { deploy_model(o); });
+  EXPECT_NE(msg.find("--random-weights"), std::string::npos) << msg;
+
+  o.random_weights = true;
+  o.run = "jtag";
+  msg = test_nets::error_of([&] { deploy_model(o); });
+  EXPECT_NE(msg.find("--run"), std::string::npos) << msg;
+
+  // A folder with someone's files in it is never replaced.
+  o.run = "qemu";
+  fs::create_directories(dir_ / "mine");
+  write_file_atomic((dir_ / "mine" / "notes.txt").string(), "keep me");
+  o.out_dir = (dir_ / "mine").string();
+  msg = test_nets::error_of([&] { deploy_model(o); });
+  EXPECT_NE(msg.find("not empty"), std::string::npos) << msg;
+  EXPECT_EQ(read_file((dir_ / "mine" / "notes.txt").string()), "keep me");
+
+  // A missing QEMU is named, with the package to install, and leaves nothing.
+  o.out_dir = (dir_ / "out2").string();
+  // (The compiler stays reachable through TINYNAS_ARM_GCC; PATH has nothing.)
+  const std::string path = std::getenv("PATH");
+  setenv("TINYNAS_ARM_GCC", "/usr/bin/arm-none-eabi-gcc", 1);
+  setenv("PATH", (dir_ / "empty-bin").c_str(), 1);
+  msg = test_nets::error_of([&] { deploy_model(o); });
+  setenv("PATH", path.c_str(), 1);
+  unsetenv("TINYNAS_ARM_GCC");
+  EXPECT_NE(msg.find("qemu-system-arm not found: install qemu-system-arm"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(dir_ / "out2"));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".out2.tmp"), std::string::npos) << e.path();
+}
+
+}  // namespace
+}  // namespace tinynas::deploy
