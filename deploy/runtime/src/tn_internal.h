@@ -1,7 +1,7 @@
 /*
- * Private: what the optimised kernels share. The inline requantisation (one
- * per output, so it is kept branch-light and free of calls) and the im2col GEMM
- * core that pointwise and conv2d both run.
+ * Private: what the optimised kernels share. The inline requantisation (it runs
+ * once per output, so its common case is a few instructions and no call) and
+ * the im2col GEMM core that pointwise and conv2d both run.
  */
 #ifndef TN_INTERNAL_H
 #define TN_INTERNAL_H
@@ -139,8 +139,9 @@ TN_ALWAYS_INLINE int32_t tn_col_index(int32_t depth, int32_t px, int32_t k) {
 #endif
 }
 
-/* Widens n int8 values (+ offset) of pixel px into its column, starting at
- * element k0 (a multiple of 4 on the DSP path unless n < 4 remain). */
+/* Writes elements k0 .. k0+n-1 of pixel px's column: src[i] + offset widened
+ * to int16, or zeros (padding) when src is NULL. Any k0 and n; runs of whole
+ * groups of 4 starting at a multiple of 4 take the SXTAB16 path. */
 void tn_widen_column(const int8_t* src, int32_t n, int32_t offset, int16_t* cols, int32_t depth,
                      int32_t px, int32_t k0);
 
