@@ -548,4 +548,44 @@ TEST_F(CliTest, UnknownOptionFails) {
   EXPECT_TRUE(contains(r.err, "--bogus")) << r;
 }
 
+TEST_F(CliTest, DeployHelpAndBadInput) {
+  const RunResult help = run({"deploy", "--help"});
+  EXPECT_EQ(help.status, 0) << help;
+  for (const char* opt : {"--arch", "--mcu", "--out", "--checkpoint", "--random-weights", "--run",
+                          "--eval-count", "--profile"})
+    EXPECT_TRUE(contains(help.out, opt)) << opt << "\n" << help;
+
+  const std::string vww1 = kSource + "/configs/zoo/mcunet-vww1.json";
+  // Neither trained nor random weights: refused, nothing written.
+  RunResult r = run({"deploy", "--arch", vww1, "--mcu", "f412", "--out", "d1"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--random-weights")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "d1"));
+
+  r = run({"deploy", "--arch", vww1, "--mcu", "f412", "--out", "d2", "--random-weights", "--run", "jtag"});
+  EXPECT_NE(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.err, "--run")) << r;
+
+  // A network that does not fit names flash or SRAM and by how many bytes.
+  r = run({"deploy", "--arch", kSource + "/configs/zoo/mcunet-in4.json", "--mcu", "f412", "--out", "d3",
+           "--random-weights"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "over flash by")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "d3"));
+}
+
+TEST_F(CliTest, DeployBuildsFirmwareWithoutRunning) {
+  if (std::system("command -v arm-none-eabi-gcc > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "arm-none-eabi-gcc is not installed";
+  const RunResult r = run({"deploy", "--arch", kSource + "/configs/zoo/mcunet-vww0.json", "--mcu", "f746",
+                           "--out", "fw", "--random-weights", "--run", "none"});
+  ASSERT_EQ(r.status, 0) << r;
+  const json report = json::parse(r.out);
+  EXPECT_EQ(report, json::parse(slurp(dir_ / "fw" / "report.json")));
+  EXPECT_TRUE(report["arena_matches_prediction"].get<bool>()) << report.dump(2);
+  EXPECT_FALSE(report.contains("bit_exact"));  // nothing ran
+  for (const char* f : {"firmware.elf", "src/model.c", "src/model.h", "src/weights.c"})
+    EXPECT_TRUE(fs::exists(dir_ / "fw" / f)) << f;
+}
+
 }  // namespace
