@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors");
 
   std::map<std::string, Command> commands;
-  for (auto add : {add_cost_command, add_space_command, add_deploy_command}) {
+  for (auto add : {add_cost_command, add_space_command, add_deploy_command,
+                    add_calibrate_command}) {
     Command run = add(app);
     commands[app.get_subcommands({}).back()->get_name()] = std::move(run);
   }
