@@ -43,7 +43,9 @@ enum Kind { kPointwise = 0, kDepthwise = 1, kConv2d = 2, kAdd = 3, kFc = 4, kAvg
 struct Case {
   Kind kind;
   int h, w, cin, cout, k, s;
-  int edge = 0;        // 1: extreme requantisation parameters (fallback paths)
+  int edge = 0;        // 1: extreme requantisation parameters (fallback paths);
+                       // 2: calibrated ones with a narrow activation range (clamp mode);
+                       // 3 (add): input 2 has the larger scale
   double target = 0;   // MACs per instruction to reach; 0: none
   std::string note;
 };
@@ -143,7 +145,8 @@ static void put_int(int64_t v) { if (v < 0) { put_char('-'); v = -v; } put_u64((
  * in [2^30, 2^31), right shifts centred so that outputs land inside int8,
  * biases of a few thousand, ReLU6 ranges that fill int8. Edge cases: any
  * shift in [-12, 2], biases anywhere, narrow ranges. */
-static void kb_quant(tn_requant* q, int32_t channels, int64_t depth, int edge) {
+static void kb_quant(tn_requant* q, int32_t channels, int64_t depth, int edge_kind) {
+  const int edge = edge_kind == 1;  /* 2: calibrated parameters, narrow range */
   int32_t* bias = (int32_t*)kb_alloc(4u * (uint32_t)channels);
   int32_t* mult = (int32_t*)kb_alloc(4u * (uint32_t)channels);
   int32_t* shift = (int32_t*)kb_alloc(4u * (uint32_t)channels);
@@ -155,10 +158,10 @@ static void kb_quant(tn_requant* q, int32_t channels, int64_t depth, int edge) {
     int32_t s = edge && (kb_rand() & 3u) == 0 ? kb_uniform(-12, 2) : centre + kb_uniform(-2, 2);
     shift[c] = s < -31 ? -31 : s > 2 ? 2 : s;
   }
-  q->input_offset = edge ? kb_uniform(-127, 128) : 128;
-  q->output_offset = edge ? kb_uniform(-128, 127) : -128;
-  q->act_min = edge ? q->output_offset : -128;
-  q->act_max = edge ? (q->act_min + 60 > 127 ? 127 : q->act_min + 60) : 127;
+  q->input_offset = edge_kind ? kb_uniform(-127, 128) : 128;
+  q->output_offset = edge_kind ? kb_uniform(-128, 100) : -128;
+  q->act_min = edge_kind ? q->output_offset : -128;
+  q->act_max = edge_kind ? (q->act_min + 60 > 127 ? 127 : q->act_min + 60) : 127;
   q->bias = bias;
   q->multiplier = mult;
   q->shift = shift;
@@ -228,16 +231,28 @@ static int kb_run(const kb_case* c, uint64_t* ref_ticks, uint64_t* opt_ticks, in
     p.size = n;
     p.input1_offset = c->edge ? kb_uniform(-127, 128) : 128;
     p.input2_offset = c->edge ? kb_uniform(-127, 128) : kb_uniform(-30, 30);
-    p.output_offset = c->edge ? kb_uniform(-128, 127) : kb_uniform(-30, 30);
+    p.output_offset = c->edge ? kb_uniform(-128, 100) : kb_uniform(-30, 30);
     p.left_shift = 20;
     p.input1_multiplier = (int32_t)(0x40000000u + (kb_rand() & 0x3FFFFFFFu));
     p.input2_multiplier = (int32_t)(0x40000000u + (kb_rand() & 0x3FFFFFFFu));
     p.output_multiplier = (int32_t)(0x40000000u + (kb_rand() & 0x3FFFFFFFu));
-    p.input1_shift = kb_uniform(-3, 0);
-    p.input2_shift = kb_uniform(-3, 0);
+    /* As TFLite sets them: the larger input scale gets 0.5 = 2^30 * 2^0. */
+    if (c->edge == 1) {
+      p.input1_shift = kb_uniform(-3, 0);
+      p.input2_shift = kb_uniform(-3, 0);
+    } else if (c->edge == 3) {  /* the other input at the larger scale */
+      p.input2_multiplier = 1 << 30;
+      p.input2_shift = 0;
+      p.input1_shift = kb_uniform(-2, -1);
+    } else {
+      p.input1_multiplier = 1 << 30;
+      p.input1_shift = 0;
+      p.input2_shift = kb_uniform(-2, -1);
+    }
     p.output_shift = kb_uniform(-22, -17);
-    p.act_min = c->edge ? (p.output_offset > -128 ? p.output_offset : -128) : -128;
-    p.act_max = c->edge ? (p.act_min + 60 > 127 ? 127 : p.act_min + 60) : 127;
+    const int narrow = c->edge == 1 || c->edge == 2;
+    p.act_min = narrow ? (p.output_offset > -128 ? p.output_offset : -128) : -128;
+    p.act_max = narrow ? (p.act_min + 60 > 127 ? 127 : p.act_min + 60) : 127;
     const int8_t* a = kb_bytes(n);
     const int8_t* b = kb_bytes(n);
     want = (int8_t*)kb_alloc((uint32_t)n);
@@ -340,6 +355,17 @@ std::vector<Case> default_cases() {
   c.push_back({kPointwise, 10, 10, 144, 24, 1, 1, 0, 0.6, "project"});
   c.push_back({kPointwise, 3, 3, 96, 480, 1, 1, 0, 0.6, "expand, 3x3 map"});
   c.push_back({kPointwise, 7, 5, 13, 7, 1, 1, 1, 0, "odd sizes, edge params"});
+  // The asm tile's other shapes: odd group counts, the 3-tail (depth 4g + 3,
+  // odd and even g), odd channel and pixel counts, clamp mode.
+  c.push_back({kPointwise, 6, 6, 20, 12, 1, 1, 0, 0, "5 groups"});
+  c.push_back({kPointwise, 4, 4, 12, 6, 1, 1, 0, 0, "3 groups"});
+  c.push_back({kPointwise, 5, 5, 24, 16, 1, 1, 0, 0, "6 groups"});
+  c.push_back({kPointwise, 4, 4, 28, 10, 1, 1, 0, 0, "7 groups"});
+  c.push_back({kPointwise, 4, 4, 36, 6, 1, 1, 0, 0, "9 groups"});
+  c.push_back({kPointwise, 7, 3, 15, 6, 1, 1, 0, 0, "3 groups + 3-tail"});
+  c.push_back({kPointwise, 5, 5, 27, 11, 1, 1, 0, 0, "6 groups + 3-tail, odd out.c"});
+  c.push_back({kPointwise, 3, 5, 13, 5, 1, 1, 0, 0, "1-tail, odd out.c"});
+  c.push_back({kPointwise, 5, 3, 24, 10, 1, 1, 2, 0, "narrow act range"});
   // Depthwise: 3x3 at stride 1 and 2, then 5x5 and 7x7.
   c.push_back({kDepthwise, 20, 20, 96, 0, 3, 1, 0, 0.4, ""});
   c.push_back({kDepthwise, 40, 40, 48, 0, 3, 2, 0, 0.4, ""});
@@ -352,11 +378,20 @@ std::vector<Case> default_cases() {
   c.push_back({kDepthwise, 10, 10, 144, 0, 7, 2, 0, 0, ""});
   c.push_back({kDepthwise, 9, 7, 13, 0, 3, 1, 1, 0, "odd sizes, edge params"});
   c.push_back({kDepthwise, 9, 7, 13, 0, 5, 2, 1, 0, "odd sizes, edge params"});
+  for (int k : {3, 5, 7})
+    for (int s : {1, 2}) c.push_back({kDepthwise, 7, 9, 5, 0, k, s, 0, 0, "odd sizes"});
+  c.push_back({kDepthwise, 3, 3, 7, 0, 7, 1, 0, 0, "7x7 on a 3x3 map"});
+  c.push_back({kDepthwise, 6, 5, 6, 0, 3, 1, 2, 0, "narrow act range"});
+  c.push_back({kDepthwise, 6, 5, 6, 0, 7, 2, 2, 0, "narrow act range"});
   // The stem, the residual add and the head.
   c.push_back({kConv2d, 80, 80, 3, 16, 3, 2, 0, 0, "first layer"});
   c.push_back({kConv2d, 9, 7, 3, 5, 3, 1, 1, 0, "odd sizes, edge params"});
+  c.push_back({kConv2d, 9, 7, 3, 5, 3, 1, 0, 0, "odd sizes"});
+  c.push_back({kConv2d, 8, 6, 3, 8, 3, 2, 2, 0, "narrow act range"});
   c.push_back({kAdd, 20, 20, 16, 0, 1, 1, 0, 0, ""});
   c.push_back({kAdd, 3, 3, 13, 0, 1, 1, 1, 0, "odd size, edge params"});
+  c.push_back({kAdd, 3, 3, 13, 0, 1, 1, 2, 0, "odd size, narrow act range"});
+  c.push_back({kAdd, 5, 5, 10, 0, 1, 1, 3, 0, "input 2 at the larger scale"});
   c.push_back({kFc, 1, 1, 160, 2, 1, 1, 0, 0, "classifier"});
   c.push_back({kAvgPool, 3, 3, 160, 0, 1, 1, 0, 0, ""});
   return c;

@@ -11,25 +11,38 @@
  * off * sum(w) joins the bias once per channel and the inner loops carry no
  * offset at all.
  *
- * DSP path: two neighbouring outputs per step, each kernel row read with
- * unaligned word loads split by SXTB16 / SXTB16 ROR #8 into even/odd int16
- * pairs that both outputs share, weights pre-packed into matching pairs:
- *   k=3 s=1: 1 LDR, 2 SXTB16, 2 SMLAD, 2 SMLAxB (6 MACs)
- *   k=3 s=2: 2 LDR, 3 SXTB16, 2 SMLAD, 2 SMLAxB (6 MACs)
- *   k=5 s=1: 2 LDR, 4 SXTB16, 4 SMLAD, 2 SMLAxB (10 MACs)
- *   k=5 s=2: 3 LDR, 5 SXTB16, 4 SMLAD, 2 SMLAxB (10 MACs)
- *   k=7 s=1: 3 LDR, 5 SXTB16, 6 SMLAD, 2 SMLAxB (14 MACs)
- *   k=7 s=2: 4 LDR, 7 SXTB16, 6 SMLAD, 2 SMLAxB (14 MACs)
- * per kernel row, plus the loads of that row's packed weights. A stride-2 pair
- * reads at most one byte past its last tap, so the copy leaves 4 zero bytes
- * after the image (inside the scratch's 2*out.w*4 tail, which this kernel
- * otherwise does not need).
- * Measured under QEMU on the M4 build (16x16x48, GCC 12 -O2), whole kernel:
- * about 50 instructions per output for k=3 s=1 and 130 for k=7 s=1, of which
- * the requantisation and store are ~20 and the channel copy ~4.
- * Portable path: the same padded copy and bias folding, one output at a time,
- * with k and the stride compile-time constants for k = 3, 5, 7 and stride 1, 2
- * so the compiler can unroll the taps.
+ * The fast path (k 3/5/7, stride 1/2, tn_rqf parameters; DSP builds):
+ * - the border is written once per call, each channel copies only its
+ *   interior (asm on Arm: 8 LDRB, 6 ORR, 2 STR per 8 bytes);
+ * - the packed weights are doubled, so the accumulators are the doubled sums
+ *   tn_rqf wants at no cost, and bias + offset * sum(w) is one start value;
+ * - per output row, phase 1 computes two neighbouring outputs per step, each
+ *   kernel row read with unaligned word loads split by SXTB16 / SXTB16 ROR #8
+ *   into even/odd int16 pairs that both outputs share, and writes the row's
+ *   accumulators to the scratch's tail (2 * out.w * 4 bytes after the image);
+ *   phase 2 requantises them four at a time (LDM, then ADD, SMMLAR, ASR, SSAT,
+ *   STRB each). Per kernel row of a pair:
+ *     k=3 s=1: 1 LDR, 2 SXTB16, 2 SMLAD, 2 SMLAxy (6 MACs; the three middle
+ *              taps packed in two words, all nine weights in registers)
+ *     k=3 s=2: 2 LDR, 3 SXTB16, 2 SMLAD, 2 SMLAxy
+ *     k=5 s=1: LDM (the row's weights), 2 LDR, 4 SXTB16, 4 SMLAD, 2 SMLAxB
+ *     k=5 s=2: LDM, 3 LDR, 5 SXTB16, 4 SMLAD, 2 SMLAxB
+ *     k=7 s=1: LDM, 3 LDR, 5 SXTB16, 6 SMLAD, 2 SMLAxB (14 MACs)
+ *     k=7 s=2: LDM, 4 LDR, 7 SXTB16, 6 SMLAD, 2 SMLAxB
+ *   On Arm (SSAT mode) all rows of a channel run in one hand-scheduled asm
+ *   function per (k, s); the C functions are the same algorithm, run by the
+ *   host tests and by Arm for USAT mode. Word loads may read up to 3 bytes
+ *   past the image, into the accumulator row; those bytes never reach a
+ *   product.
+ * - small maps: kernel rows and columns that never meet a real input pixel
+ *   are cropped (a 7x7 kernel on a 3x3 map runs as its central 5x5).
+ * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~22 instructions per
+ * output at 20x20, 7x7 s1 ~83 at 10x10 (0.59 MAC/instruction).
+ *
+ * The general path (any k, stride and parameters): the same padded copy and
+ * bias folding with TFLite's requantisation; on the portable build one output
+ * at a time with k and the stride compile-time constants for k = 3, 5, 7 and
+ * stride 1, 2 so the compiler can unroll the taps.
  */
 #include "tn_internal.h"
 
@@ -46,24 +59,11 @@ typedef struct {
   int32_t out_h, out_w, out_step;  /* out_step: bytes between output pixels (c) */
   int32_t bias, output_offset, act_min, act_max;
   tn_rq_channel rq;
-#if defined(TN_USE_DSP)
-  /* Per kernel row: (w0,w2), (w1,w3), (w4,w6), and the odd tap out:
-   * w1 (k=3), w4 (k=5), w5 (k=7) in lane 0. */
-  uint32_t packed[7 * 4];
-#endif
 } tn_dw_job;
 
 TN_ALWAYS_INLINE int8_t tn_dw_requant(const tn_dw_job* j, int32_t acc) {
   return tn_clamp_s8(tn_rq_channel_scale(&j->rq, acc) + j->output_offset, j->act_min, j->act_max);
 }
-
-/* Fully unrolled kernel rows (k <= 7) let the packed weights be addressed
- * with constant offsets. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define TN_UNROLL7 _Pragma("GCC unroll 7")
-#else
-#define TN_UNROLL7
-#endif
 
 /* One output, any k: the fallback and the odd last column. */
 TN_ALWAYS_INLINE int32_t tn_dw_point(const int8_t* r, int32_t pitch, const int8_t* w, int32_t k,
@@ -75,19 +75,6 @@ TN_ALWAYS_INLINE int32_t tn_dw_point(const int8_t* r, int32_t pitch, const int8_
 }
 
 #if defined(TN_USE_DSP)
-
-static void tn_dw_pack_weights(tn_dw_job* j, int32_t k) {
-  for (int32_t ky = 0; ky < k && k <= 7; ++ky) {
-    const int8_t* w = j->weights + ky * k;
-    int32_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int32_t kx = 0; kx < k; ++kx) t[kx] = w[kx];
-    uint32_t* d = j->packed + ky * 4;
-    d[0] = tn_pack16(t[0], t[2]);
-    d[1] = tn_pack16(t[1], t[3]);
-    d[2] = tn_pack16(t[4], t[6]);
-    d[3] = tn_pack16(k == 3 ? t[1] : k == 5 ? t[4] : t[5], 0);
-  }
-}
 
 /* Even and odd int16 pairs of the 4 bytes at r + o: (r[o], r[o+2]), (r[o+1], r[o+3]). */
 #define TN_LOAD_EO(e, o, r, off)          \
@@ -165,34 +152,23 @@ TN_ALWAYS_INLINE void tn_dw_row_pair(const int8_t* r, const uint32_t* wp, int32_
 
 #endif /* TN_USE_DSP */
 
-/* All outputs of one channel. `specialised`: k in {3,5,7}, s in {1,2}, both
- * compile-time constants here, so the row loops unroll. */
-TN_ALWAYS_INLINE void tn_dw_channel(const tn_dw_job* j, int32_t k, int32_t s, int specialised) {
+/* All outputs of one channel, one at a time; k and s compile-time constants
+ * where the portable build specialises it, so the tap loops unroll. */
+TN_ALWAYS_INLINE void tn_dw_channel(const tn_dw_job* j, int32_t k, int32_t s) {
   for (int32_t y = 0; y < j->out_h; ++y) {
     const int8_t* r = j->image + y * s * j->pitch;
     int8_t* o = j->out + y * j->out_w * j->out_step;
-    int32_t x = 0;
-#if defined(TN_USE_DSP)
-    if (specialised) {
-      for (; x + 2 <= j->out_w; x += 2, r += 2 * s, o += 2 * j->out_step) {
-        int32_t acc0 = j->bias, acc1 = j->bias;
-        const int8_t* row = r;
-        TN_UNROLL7
-        for (int32_t ky = 0; ky < k; ++ky, row += j->pitch) {
-          tn_dw_row_pair(row, j->packed + ky * 4, k, s, &acc0, &acc1);
-        }
-        o[0] = tn_dw_requant(j, acc0);
-        o[j->out_step] = tn_dw_requant(j, acc1);
-      }
-    }
-#else
-    (void)specialised;
-#endif
-    for (; x < j->out_w; ++x, r += s, o += j->out_step) {
+    for (int32_t x = 0; x < j->out_w; ++x, r += s, o += j->out_step) {
       o[0] = tn_dw_requant(j, tn_dw_point(r, j->pitch, j->weights, k, j->bias));
     }
   }
 }
+
+#if defined(TN_USE_DSP)
+__attribute__((noinline)) static void tn_dw_channel_any(const tn_dw_job* j, int32_t k, int32_t s) {
+  tn_dw_channel(j, k, s);
+}
+#endif
 
 /* Channel `ch` of `input` into the padded image; `pad` fills the border. The
  * side borders are a few bytes per row, written inline rather than through
@@ -221,8 +197,813 @@ static void tn_dw_copy_channel(const int8_t* input, const tn_dims* in, int32_t c
   memset(row + padding * pitch, 0, 4);
 }
 
-static tn_status tn_depthwise_run(const tn_depthwise_params* p, const int8_t* input,
-                                  int8_t* output, int8_t* scratch) {
+#if defined(TN_USE_DSP)
+/* ---- the fast path (tn_rqf requantisation; DSP builds)
+ *
+ * Differences from the general path below: the padded image's border is
+ * written once per call (it holds the input zero point for every channel) and
+ * each channel copies only its interior; the packed weights are doubled, so the
+ * accumulators are the doubled sums tn_rqf wants at no cost; the bias and
+ * input offset fold into one doubled start value per channel; and the
+ * requantisation is ADD, SMMLAR, ASR, SSAT per output with the channel's
+ * multiplier, C and shift in registers. */
+typedef struct {
+  const int8_t* image;
+  int32_t pitch;
+  int8_t* out;
+  int32_t out_h, out_w, step;
+  int32_t acc;           /* 2 * (bias + input_offset * sum(w)) */
+  int32_t m, c, rm;      /* tn_rqf channel constants */
+  const tn_rqf* f;
+  const int8_t* weights; /* this channel's k*k, for the odd last column */
+  int32_t wstride;       /* bytes between its rows */
+  int32_t factor;        /* 2: doubled weights (tn_rqf); 1: general mode */
+  tn_rq_channel rq;      /* general mode: TFLite's requantisation */
+  int32_t output_offset, act_min, act_max;
+  uint32_t packed[7 * 4];
+} tn_dwf_job;
+
+/* One output of the odd last column, weights rows `stride` apart. */
+TN_ALWAYS_INLINE int32_t tn_dwf_point(const int8_t* r, int32_t pitch, const int8_t* w, int32_t k,
+                                      int32_t stride) {
+  int32_t acc = 0;
+  for (int32_t ky = 0; ky < k; ++ky, r += pitch, w += stride) {
+    for (int32_t kx = 0; kx < k; ++kx) acc += r[kx] * w[kx];
+  }
+  return acc;
+}
+
+/* Weights times `factor` in tn_dw_row_pair's layout (rows `stride` bytes
+ * apart); returns their sum. */
+static int32_t tn_dwf_pack_weights(uint32_t* packed, const int8_t* w, int32_t k, int32_t stride,
+                                   int32_t factor) {
+  int32_t sum = 0;
+  for (int32_t ky = 0; ky < k; ++ky, w += stride) {
+    int32_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int32_t kx = 0; kx < k; ++kx) {
+      t[kx] = factor * w[kx];
+      sum += t[kx];
+    }
+    uint32_t* d = packed + ky * 4;
+    d[0] = tn_pack16(t[0], t[2]);
+    d[1] = tn_pack16(t[1], t[3]);
+    d[2] = tn_pack16(t[4], t[6]);
+    d[3] = tn_pack16(k == 3 ? t[1] : k == 5 ? t[4] : t[5], 0);
+  }
+  return sum;
+}
+
+/* Phase 1: the doubled accumulators of one output row into acc[0..out_w).
+ * k, s compile-time constants. */
+TN_ALWAYS_INLINE void tn_dwf_row_acc(const int8_t* r, int32_t pitch, const uint32_t* packed,
+                                     const int8_t* weights, int32_t wstride, int32_t factor,
+                                     int32_t a, int32_t out_w, int32_t* acc, int32_t k, int32_t s) {
+  int32_t x = 0;
+  for (; x + 2 <= out_w; x += 2, r += 2 * s, acc += 2) {
+    int32_t a0 = a, a1 = a;
+    const int8_t* row = r;
+    for (int32_t ky = 0; ky < k; ++ky, row += pitch) {
+      tn_dw_row_pair(row, packed + ky * 4, k, s, &a0, &a1);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+  }
+  if (x < out_w) {
+    acc[0] = (int32_t)((uint32_t)a + (uint32_t)(factor * tn_dwf_point(r, pitch, weights, k, wstride)));
+  }
+}
+
+/* Phase 2: a row of accumulators to int8 outputs `step` bytes apart. */
+TN_ALWAYS_INLINE void tn_dwf_row_out(const int32_t* acc, int32_t n, int8_t* o, int32_t step,
+                                     int32_t m, int32_t c, int32_t rm, const tn_rqf* f,
+                                     int full) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4, acc += 4, o += 4 * step) {
+    const int32_t y0 = tn_rqf_pre(acc[0], m, c, rm), y1 = tn_rqf_pre(acc[1], m, c, rm);
+    const int32_t y2 = tn_rqf_pre(acc[2], m, c, rm), y3 = tn_rqf_pre(acc[3], m, c, rm);
+    o[0] = tn_rqf_out(f, y0, full);
+    o[step] = tn_rqf_out(f, y1, full);
+    o[2 * step] = tn_rqf_out(f, y2, full);
+    o[3 * step] = tn_rqf_out(f, y3, full);
+  }
+  for (; i < n; ++i, ++acc, o += step) o[0] = tn_rqf_out(f, tn_rqf_pre(acc[0], m, c, rm), full);
+}
+
+/* One channel, k, s and the clamp mode at run time: on Arm the asm takes
+ * SSAT mode, so this one copy only serves USAT mode there (and is what the
+ * host tests run for both). */
+__attribute__((noinline)) static void tn_dwf_channel(const tn_dwf_job* j, int32_t* acc, int32_t k,
+                                                    int32_t s, int full) {
+  for (int32_t y = 0; y < j->out_h; ++y) {
+    tn_dwf_row_acc(j->image + y * s * j->pitch, j->pitch, j->packed, j->weights, j->wstride,
+                   j->factor, j->acc, j->out_w, acc, k, s);
+    int8_t* o = j->out + y * j->out_w * j->step;
+    if (j->factor == 2) {
+      tn_dwf_row_out(acc, j->out_w, o, j->step, j->m, j->c, j->rm, j->f, full);
+    } else {
+      for (int32_t i = 0; i < j->out_w; ++i, o += j->step) {
+        o[0] = tn_clamp_s8(tn_rq_channel_scale(&j->rq, acc[i]) + j->output_offset, j->act_min,
+                           j->act_max);
+      }
+    }
+  }
+}
+
+/* The interior of channel `ch` into the padded image (border already there). */
+#if defined(TN_ARM_DSP_ASM)
+/* The gather in asm: per row, runs of 8 bytes (8 LDRB at offsets 0..7c, ADD,
+ * 6 ORR, 2 STR, CMP, BNE: 19), then one of 4 (11), then single bytes. */
+typedef struct {
+  const int8_t* src;  /* 0: channel ch of pixel 0 */
+  int8_t* dst;        /* 4: the image's first interior byte */
+  int32_t c;          /* 8 */
+  int32_t w8;         /* 12: w & ~7 */
+  int32_t h;          /* 16 */
+  int32_t gap;        /* 20: pitch - w */
+  int32_t tail;       /* 24: w & 7 */
+} tn_dw_copy_job;
+
+__attribute__((naked, noinline)) static void tn_dw_copy_asm(const tn_dw_copy_job* job) {
+  __asm__ volatile(
+      "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+      "ldr r8, [r0, #24]\n\t"
+      "ldm r0, {r0, r1, r2, r7, r9, r10}\n\t"
+      "add r3, r2, r2, lsl #1\n\t"   /* 3c */
+      "add r4, r2, r2, lsl #2\n\t"   /* 5c */
+      "add r5, r3, r3\n\t"           /* 6c */
+      "rsb r6, r2, r2, lsl #3\n\t"   /* 7c */
+      "1:\n\t"
+      "add r11, r1, r7\n\t"
+      "cmp r1, r11\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      "ldrb r12, [r0]\n\t"
+      "ldrb lr, [r0, r2]\n\t"
+      "orr r12, r12, lr, lsl #8\n\t"
+      "ldrb lr, [r0, r2, lsl #1]\n\t"
+      "orr r12, r12, lr, lsl #16\n\t"
+      "ldrb lr, [r0, r3]\n\t"
+      "orr r12, r12, lr, lsl #24\n\t"
+      "str r12, [r1], #4\n\t"
+      "ldrb r12, [r0, r2, lsl #2]\n\t"
+      "ldrb lr, [r0, r4]\n\t"
+      "orr r12, r12, lr, lsl #8\n\t"
+      "ldrb lr, [r0, r5]\n\t"
+      "orr r12, r12, lr, lsl #16\n\t"
+      "ldrb lr, [r0, r6]\n\t"
+      "orr r12, r12, lr, lsl #24\n\t"
+      "str r12, [r1], #4\n\t"
+      "add r0, r0, r2, lsl #3\n\t"
+      "cmp r1, r11\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "tst r8, #4\n\t"
+      "beq 4f\n\t"
+      "ldrb r12, [r0]\n\t"
+      "ldrb lr, [r0, r2]\n\t"
+      "orr r12, r12, lr, lsl #8\n\t"
+      "ldrb lr, [r0, r2, lsl #1]\n\t"
+      "orr r12, r12, lr, lsl #16\n\t"
+      "ldrb lr, [r0, r3]\n\t"
+      "orr r12, r12, lr, lsl #24\n\t"
+      "str r12, [r1], #4\n\t"
+      "add r0, r0, r2, lsl #2\n\t"
+      "4:\n\t"
+      "ands r11, r8, #3\n\t"
+      "beq 6f\n\t"
+      "5:\n\t"
+      "ldrb r12, [r0]\n\t"
+      "add r0, r0, r2\n\t"
+      "strb r12, [r1], #1\n\t"
+      "subs r11, r11, #1\n\t"
+      "bne 5b\n\t"
+      "6:\n\t"
+      "add r1, r1, r10\n\t"
+      "subs r9, r9, #1\n\t"
+      "bne 1b\n\t"
+      "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+}
+#endif
+
+static void tn_dwf_copy_interior(const int8_t* input, const tn_dims* in, int32_t ch,
+                                 int8_t* first, int32_t pitch) {
+  const int32_t c = in->c, w = in->w;
+  const int8_t* src = input + ch;
+  for (int32_t y = 0; y < in->h; ++y, first += pitch) {
+    int8_t* dst = first;
+    int32_t x = 0;
+    for (; x + 4 <= w; x += 4, src += 4 * c) {
+      const uint32_t v = (uint32_t)(uint8_t)src[0] | (uint32_t)(uint8_t)src[c] << 8 |
+                         (uint32_t)(uint8_t)src[2 * c] << 16 | (uint32_t)(uint8_t)src[3 * c] << 24;
+      tn_write_u32(dst + x, v);
+    }
+    for (; x < w; ++x, src += c) dst[x] = src[0];
+  }
+}
+
+#if defined(TN_ARM_DSP_ASM)
+/* The kernels in hand-scheduled asm (SSAT mode): all rows of one channel.
+ * Per output row, phase 1 keeps the channel's packed weights (3x3) or a
+ * pointer to them (5x5, 7x7) and its start value in registers and writes the
+ * row's accumulators to the scratch tail; phase 2 requantises them four at a
+ * time. The frame is laid out so that each phase loads its registers with
+ * one LDM. The C functions above are the same algorithm (what the host tests
+ * run). */
+typedef struct {
+  const int8_t* row;    /* 0: first image row of this output row */
+  int32_t pitch;        /* 4 */
+  int32_t span;         /* 8: bytes the pair loop walks per row, 2 * s * pairs */
+  int32_t* buf;         /* 12: the row of accumulators (word-aligned) */
+  uint32_t p0, p1, p2;  /* 16: 3x3: (w0, w2) of each kernel row, doubled;
+                         *     5x5/7x7: p0 the packed weights' address, p1 the start value */
+  uint32_t q01, q2;     /* 28: 3x3: middle taps (row 0, row 1), (row 2, -) */
+  int32_t a;            /* 36: 3x3: the doubled start value */
+  int32_t quads;        /* 40: out_w / 4 */
+  int32_t rem;          /* 44: out_w % 4 */
+  int32_t m, c, rm;     /* 48: tn_rqf constants */
+  int32_t step;         /* 60: bytes between outputs (channels) */
+  int8_t* out;          /* 64: this row's first output */
+  int32_t step3;        /* 68: 3 * step */
+  int32_t* buf2;        /* 72: buf again (phase 2's LDM) */
+  int32_t rows;         /* 76: output rows left */
+  int32_t advance;      /* 80: s * pitch */
+  int32_t odd;          /* 84: out_w % 2 */
+  int32_t end;          /* 88: (3x3 stride 2) end of the pair loop's row 0 */
+  int32_t pad_;         /* 92 */
+} tn_dw3_job;
+
+typedef char tn_dw3_job_size_check[sizeof(tn_dw3_job) == 96 ? 1 : -1];
+
+#define TN_DW3_ENTER                                                   \
+  "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                    \
+  "sub sp, sp, #96\n\t"                                                \
+  "ldm r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"   \
+  "stm sp, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"    \
+  "ldm r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"    \
+  "add r0, sp, #48\n\t"                                                \
+  "stm r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+
+/* Phase 2: r0 quads, r1 the rest, r4 m, r5 c, r6 rm, r7 step, r8 out, r9
+ * 3 step, r10 the accumulators (four at a time into r2, r3, r11, r12); then
+ * the next row. */
+#define TN_DW3_PHASE2                                                  \
+  "add r12, sp, #40\n\t"                                               \
+  "ldm r12, {r0, r1, r4, r5, r6, r7, r8, r9, r10}\n\t"                 \
+  "cbz r0, 12f\n\t"                                                    \
+  "11:\n\t"                                                            \
+  "ldm r10!, {r2, r3, r11, r12}\n\t"                                   \
+  "add lr, r5, r2, asr #31\n\t"                                        \
+  "smmlar r2, r2, r4, lr\n\t"                                          \
+  "add lr, r5, r3, asr #31\n\t"                                        \
+  "smmlar r3, r3, r4, lr\n\t"                                          \
+  "add lr, r5, r11, asr #31\n\t"                                       \
+  "smmlar r11, r11, r4, lr\n\t"                                        \
+  "add lr, r5, r12, asr #31\n\t"                                       \
+  "smmlar r12, r12, r4, lr\n\t"                                        \
+  "asr r2, r2, r6\n\t"                                                 \
+  "asr r3, r3, r6\n\t"                                                 \
+  "asr r11, r11, r6\n\t"                                               \
+  "asr r12, r12, r6\n\t"                                               \
+  "ssat r2, #8, r2, asr #1\n\t"                                        \
+  "ssat r3, #8, r3, asr #1\n\t"                                        \
+  "ssat r11, #8, r11, asr #1\n\t"                                      \
+  "ssat r12, #8, r12, asr #1\n\t"                                      \
+  "strb r2, [r8]\n\t"                                                  \
+  "strb r3, [r8, r7]\n\t"                                              \
+  "strb r11, [r8, r7, lsl #1]\n\t"                                     \
+  "strb r12, [r8, r9]\n\t"                                             \
+  "add r8, r8, r7, lsl #2\n\t"                                         \
+  "subs r0, r0, #1\n\t"                                                \
+  "bne 11b\n\t"                                                        \
+  "12:\n\t"                                                            \
+  "cbz r1, 14f\n\t"                                                    \
+  "13:\n\t"                                                            \
+  "ldr r2, [r10], #4\n\t"                                              \
+  "add lr, r5, r2, asr #31\n\t"                                        \
+  "smmlar r2, r2, r4, lr\n\t"                                          \
+  "asr r2, r2, r6\n\t"                                                 \
+  "ssat r2, #8, r2, asr #1\n\t"                                        \
+  "strb r2, [r8]\n\t"                                                  \
+  "add r8, r8, r7\n\t"                                                 \
+  "subs r1, r1, #1\n\t"                                                \
+  "bne 13b\n\t"                                                        \
+  "14:\n\t"                                                            \
+  "str r8, [sp, #64]\n\t"                                              \
+  "ldr r0, [sp]\n\t"                                                   \
+  "ldrd r1, r2, [sp, #76]\n\t"                                         \
+  "add r0, r0, r2\n\t"                                                 \
+  "str r0, [sp]\n\t"                                                   \
+  "subs r1, r1, #1\n\t"                                                \
+  "str r1, [sp, #76]\n\t"
+
+#define TN_DW3_LEAVE                                                   \
+  "add sp, sp, #96\n\t"                                                \
+  "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+
+/* Stride 1. Phase 1 registers: r0 row 0 (walks 2 per pair), r1 pitch, r2 end,
+ * r3 accumulator row, r4-r6 (w0, w2) per kernel row, r7 (w1 row 0, w1 row 1),
+ * r8 (w1 row 2), r9 start value, r10/r11 the pair's accumulators, r12/lr a
+ * word and its odd half. Per pair: 3 x (LDR, 2 SXTB16, 2 SMLAD, 2 SMLAxy),
+ * STRD, CMP, BNE = 24 instructions for 18 MACs. */
+__attribute__((naked, noinline)) static void tn_dw3s1_asm(const tn_dw3_job* job) {
+  __asm__ volatile(
+      TN_DW3_ENTER
+      "1:\n\t"
+      "ldm sp, {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t"
+      "cbz r2, 3f\n\t"
+      "add r2, r0, r2\n\t"
+      "2:\n\t"
+      "ldr r12, [r0, r1]\n\t"
+      "sxtb16 lr, r12, ror #8\n\t"
+      "sxtb16 r12, r12\n\t"
+      "smlad r10, r12, r5, r9\n\t"
+      "smlabt r10, lr, r7, r10\n\t"
+      "smlad r11, lr, r5, r9\n\t"
+      "smlatt r11, r12, r7, r11\n\t"
+      "ldr r12, [r0, r1, lsl #1]\n\t"
+      "sxtb16 lr, r12, ror #8\n\t"
+      "sxtb16 r12, r12\n\t"
+      "smlad r10, r12, r6, r10\n\t"
+      "smlabb r10, lr, r8, r10\n\t"
+      "smlad r11, lr, r6, r11\n\t"
+      "smlatb r11, r12, r8, r11\n\t"
+      "ldr r12, [r0], #2\n\t"
+      "sxtb16 lr, r12, ror #8\n\t"
+      "sxtb16 r12, r12\n\t"
+      "smlad r10, r12, r4, r10\n\t"
+      "smlabb r10, lr, r7, r10\n\t"
+      "smlad r11, lr, r4, r11\n\t"
+      "smlatb r11, r12, r7, r11\n\t"
+      "strd r10, r11, [r3], #8\n\t"
+      "cmp r0, r2\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "ldr r2, [sp, #84]\n\t"
+      "cbz r2, 4f\n\t"
+      /* The odd last column. */
+      "ldr r12, [r0, r1]\n\t"
+      "sxtb16 lr, r12, ror #8\n\t"
+      "sxtb16 r12, r12\n\t"
+      "smlad r10, r12, r5, r9\n\t"
+      "smlabt r10, lr, r7, r10\n\t"
+      "ldr r12, [r0, r1, lsl #1]\n\t"
+      "sxtb16 lr, r12, ror #8\n\t"
+      "sxtb16 r12, r12\n\t"
+      "smlad r10, r12, r6, r10\n\t"
+      "smlabb r10, lr, r8, r10\n\t"
+      "ldr r12, [r0]\n\t"
+      "sxtb16 lr, r12, ror #8\n\t"
+      "sxtb16 r12, r12\n\t"
+      "smlad r10, r12, r4, r10\n\t"
+      "smlabb r10, lr, r7, r10\n\t"
+      "str r10, [r3]\n\t"
+      "4:\n\t"
+      TN_DW3_PHASE2
+      "bne 1b\n\t"
+      TN_DW3_LEAVE);
+}
+
+/* Stride 2: the three kernel rows walk their own pointers (r0-r2, 4 per
+ * pair) and the loop's end is in the frame. Per kernel row of a pair:
+ * LDR [r+2], SXTB16, SMLAD (out 1's outer taps r2, r4), LDR [r], 2 SXTB16,
+ * SMLAD (out 0's r0, r2), 2 SMLAxy (the middle taps r1, r3): 9. */
+#define TN_DW3S2_ROW(R, P, FIRST0, FIRST1, MID0, MID1, Q)              \
+  "ldr r12, [" R ", #2]\n\t"                                           \
+  "sxtb16 r12, r12\n\t"                                                \
+  "smlad r11, r12, " P ", " FIRST1 "\n\t"                              \
+  "ldr r12, [" R "], #4\n\t"                                           \
+  "sxtb16 lr, r12, ror #8\n\t"                                         \
+  "sxtb16 r12, r12\n\t"                                                \
+  "smlad r10, r12, " P ", " FIRST0 "\n\t"                              \
+  MID0 " r10, lr, " Q ", r10\n\t"                                      \
+  MID1 " r11, lr, " Q ", r11\n\t"
+
+#define TN_DW3S2_SINGLE(R, P, FIRST0, MID0, Q)                         \
+  "ldr r12, [" R "]\n\t"                                               \
+  "sxtb16 lr, r12, ror #8\n\t"                                         \
+  "sxtb16 r12, r12\n\t"                                                \
+  "smlad r10, r12, " P ", " FIRST0 "\n\t"                              \
+  MID0 " r10, lr, " Q ", r10\n\t"
+
+__attribute__((naked, noinline)) static void tn_dw3s2_asm(const tn_dw3_job* job) {
+  __asm__ volatile(
+      TN_DW3_ENTER
+      "1:\n\t"
+      "ldm sp, {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t"
+      "add r12, r0, r2\n\t"
+      "str r12, [sp, #88]\n\t"
+      "add r2, r0, r1, lsl #1\n\t"
+      "add r1, r0, r1\n\t"
+      "cmp r0, r12\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      TN_DW3S2_ROW("r0", "r4", "r9", "r9", "smlabb", "smlatb", "r7")
+      TN_DW3S2_ROW("r1", "r5", "r10", "r11", "smlabt", "smlatt", "r7")
+      TN_DW3S2_ROW("r2", "r6", "r10", "r11", "smlabb", "smlatb", "r8")
+      "strd r10, r11, [r3], #8\n\t"
+      "ldr r12, [sp, #88]\n\t"
+      "cmp r0, r12\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "ldr r12, [sp, #84]\n\t"   /* r0-r2 are the row pointers here */
+      "cmp r12, #0\n\t"
+      "beq 4f\n\t"
+      TN_DW3S2_SINGLE("r0", "r4", "r9", "smlabb", "r7")
+      TN_DW3S2_SINGLE("r1", "r5", "r10", "smlabt", "r7")
+      TN_DW3S2_SINGLE("r2", "r6", "r10", "smlabb", "r8")
+      "str r10, [r3]\n\t"
+      "4:\n\t"
+      TN_DW3_PHASE2
+      "bne 1b\n\t"
+      TN_DW3_LEAVE);
+}
+
+/* 5x5 and 7x7: p0 holds the packed weights' address, 4 words per kernel row
+ * for 7x7 -- (w0,w2) (w1,w3) (w4,w6) (w5,-) -- and 3 for 5x5 -- (w0,w2)
+ * (w1,w3) (w4,-) -- doubled, p1 the start value; one kernel row at a time: r4
+ * walks the rows (pitch r1), r5 the weights (LDM per row into r6-r9). Per
+ * kernel row of a pair: 5x5 s1 14 instructions (10 MACs), 5x5 s2 16, 7x7 s1
+ * 18 (14 MACs), 7x7 s2 21. */
+#define TN_DW5S1_ROW                     \
+  "ldm r5!, {r6, r7, r8}\n\t"            \
+  "ldr r12, [r4]\n\t"                    \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r6, r10\n\t"          \
+  "smlad r10, lr, r7, r10\n\t"           \
+  "smlad r11, lr, r6, r11\n\t"           \
+  "ldr r12, [r4, #2]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r11, r12, r7, r11\n\t"          \
+  "smlatb r10, r12, r8, r10\n\t"         \
+  "smlatb r11, lr, r8, r11\n\t"          \
+  "add r4, r4, r1\n\t"
+#define TN_DW5S1_SINGLE                  \
+  "ldm r5!, {r6, r7, r8}\n\t"            \
+  "ldr r12, [r4]\n\t"                    \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r6, r10\n\t"          \
+  "smlad r10, lr, r7, r10\n\t"           \
+  "ldrsb r12, [r4, #4]\n\t"              \
+  "smlabb r10, r12, r8, r10\n\t"         \
+  "add r4, r4, r1\n\t"
+#define TN_DW5S2_ROW                     \
+  "ldm r5!, {r6, r7, r8}\n\t"            \
+  "ldr r12, [r4]\n\t"                    \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r6, r10\n\t"          \
+  "smlad r10, lr, r7, r10\n\t"           \
+  "ldr r12, [r4, #2]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r11, r12, r6, r11\n\t"          \
+  "smlad r11, lr, r7, r11\n\t"           \
+  "smlatb r10, r12, r8, r10\n\t"         \
+  "ldr r12, [r4, #4]\n\t"                \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlatb r11, r12, r8, r11\n\t"         \
+  "add r4, r4, r1\n\t"
+#define TN_DW7S1_ROW                     \
+  "ldm r5!, {r6, r7, r8, r9}\n\t"        \
+  "ldr r12, [r4]\n\t"                    \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r6, r10\n\t"          \
+  "smlad r10, lr, r7, r10\n\t"           \
+  "smlad r11, lr, r6, r11\n\t"           \
+  "ldr r12, [r4, #2]\n\t"                \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r11, r12, r7, r11\n\t"          \
+  "ldr r12, [r4, #4]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r8, r10\n\t"          \
+  "smlabb r10, lr, r9, r10\n\t"          \
+  "smlad r11, lr, r8, r11\n\t"           \
+  "smlatb r11, r12, r9, r11\n\t"         \
+  "add r4, r4, r1\n\t"
+#define TN_DW7_SINGLE                    \
+  "ldm r5!, {r6, r7, r8, r9}\n\t"        \
+  "ldr r12, [r4]\n\t"                    \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r6, r10\n\t"          \
+  "smlad r10, lr, r7, r10\n\t"           \
+  "ldr r12, [r4, #4]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r8, r10\n\t"          \
+  "smlabb r10, lr, r9, r10\n\t"          \
+  "add r4, r4, r1\n\t"
+#define TN_DW7S2_ROW                     \
+  "ldm r5!, {r6, r7, r8, r9}\n\t"        \
+  "ldr r12, [r4]\n\t"                    \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r6, r10\n\t"          \
+  "smlad r10, lr, r7, r10\n\t"           \
+  "ldr r12, [r4, #2]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r11, r12, r6, r11\n\t"          \
+  "smlad r11, lr, r7, r11\n\t"           \
+  "ldr r12, [r4, #4]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r10, r12, r8, r10\n\t"          \
+  "smlabb r10, lr, r9, r10\n\t"          \
+  "smlatb r11, lr, r9, r11\n\t"          \
+  "ldr r12, [r4, #6]\n\t"                \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r11, r12, r8, r11\n\t"          \
+  "add r4, r4, r1\n\t"
+#define TN_REP5(X) X X X X X
+#define TN_REP7(X) X X X X X X X
+
+/* One channel, every row: phase 1 (pairs, then the odd column), phase 2. */
+#define TN_DWK_BODY(PAIR_ROWS, SINGLE_ROWS, S2)                        \
+  TN_DW3_ENTER                                                         \
+  "1:\n\t"                                                             \
+  "ldm sp, {r0, r1, r2, r3}\n\t"                                       \
+  "cmp r2, #0\n\t"                                                     \
+  "beq 3f\n\t"                                                         \
+  "add r2, r0, r2\n\t"                                                 \
+  "2:\n\t"                                                             \
+  "ldrd r5, r10, [sp, #16]\n\t"                                        \
+  "mov r11, r10\n\t"                                                   \
+  "mov r4, r0\n\t"                                                     \
+  PAIR_ROWS                                                            \
+  "strd r10, r11, [r3], #8\n\t"                                        \
+  "add r0, r0, #" S2 "\n\t"                                            \
+  "cmp r0, r2\n\t"                                                     \
+  "bne 2b\n\t"                                                         \
+  "3:\n\t"                                                             \
+  "ldr r12, [sp, #84]\n\t"                                             \
+  "cmp r12, #0\n\t"                                                    \
+  "beq 4f\n\t"                                                         \
+  "ldrd r5, r10, [sp, #16]\n\t"                                        \
+  "mov r4, r0\n\t"                                                     \
+  SINGLE_ROWS                                                          \
+  "str r10, [r3]\n\t"                                                  \
+  "4:\n\t"                                                             \
+  TN_DW3_PHASE2                                                        \
+  "bne 1b\n\t"                                                         \
+  TN_DW3_LEAVE
+
+__attribute__((naked, noinline)) static void tn_dw5s1_asm(const tn_dw3_job* job) {
+  __asm__ volatile(TN_DWK_BODY(TN_REP5(TN_DW5S1_ROW), TN_REP5(TN_DW5S1_SINGLE), "2"));
+}
+__attribute__((naked, noinline)) static void tn_dw5s2_asm(const tn_dw3_job* job) {
+  __asm__ volatile(TN_DWK_BODY(TN_REP5(TN_DW5S2_ROW), TN_REP5(TN_DW5S1_SINGLE), "4"));
+}
+__attribute__((naked, noinline)) static void tn_dw7s1_asm(const tn_dw3_job* job) {
+  __asm__ volatile(TN_DWK_BODY(TN_REP7(TN_DW7S1_ROW), TN_REP7(TN_DW7_SINGLE), "2"));
+}
+__attribute__((naked, noinline)) static void tn_dw7s2_asm(const tn_dw3_job* job) {
+  __asm__ volatile(TN_DWK_BODY(TN_REP7(TN_DW7S2_ROW), TN_REP7(TN_DW7_SINGLE), "4"));
+}
+#endif /* TN_ARM_DSP_ASM */
+
+#if defined(TN_ARM_DSP_ASM)
+static void tn_dw_copy_job_init(tn_dw_copy_job* j, const tn_dims* in, int8_t* interior,
+                                int32_t pitch) {
+  j->dst = interior;
+  j->c = in->c;
+  j->w8 = in->w & ~7;
+  j->h = in->h;
+  j->gap = pitch - in->w;
+  j->tail = in->w & 7;
+}
+
+static void tn_dw3_job_init(tn_dw3_job* a, const tn_depthwise_params* p, int32_t s, int32_t pitch,
+                            int32_t* acc) {
+  a->pitch = pitch;
+  a->span = 2 * s * (p->out.w >> 1);
+  a->buf = acc;
+  a->step = p->in.c;
+  a->step3 = 3 * p->in.c;
+  a->buf2 = acc;
+  a->quads = p->out.w >> 2;
+  a->rem = p->out.w & 3;
+  a->advance = s * pitch;
+  a->odd = p->out.w & 1;
+}
+#endif
+
+/* 0: the parameters need the general path. */
+/* What every channel of a fast-path call shares. */
+typedef struct {
+  tn_rqf f;
+  int32_t k0, k, s, pad, crop, pitch, offset;
+  int8_t* image;     /* the padded image (scratch) */
+  int8_t* interior;  /* its first interior byte */
+  int32_t* acc;      /* phase 1's row of accumulators */
+  int general;       /* parameters outside tn_rqf's domain (f unset) */
+} tn_dwf_layout;
+
+#if defined(TN_ARM_DSP_ASM)
+/* The channel loops, each its own function so that only one's locals are on
+ * the stack. 3x3: the packed weights travel in the job. */
+__attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
+                                                 const tn_dwf_layout* l, const int8_t* input,
+                                                 int8_t* output) {
+  const int32_t k0 = l->k0, offset = l->offset;
+  tn_dw3_job a;
+  tn_dw3_job_init(&a, p, l->s, l->pitch, l->acc);
+  tn_dw_copy_job cj;
+  tn_dw_copy_job_init(&cj, &p->in, l->interior, l->pitch);
+  for (int32_t ch = 0; ch < p->in.c; ++ch) {
+    cj.src = input + ch;
+    tn_dw_copy_asm(&cj);
+    const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
+    const int8_t* v = w + k0;
+    const int8_t* u = v + k0;
+    const int32_t w0 = 2 * w[0], w1 = 2 * w[1], w2 = 2 * w[2], w3 = 2 * v[0], w4 = 2 * v[1];
+    const int32_t w5 = 2 * v[2], w6 = 2 * u[0], w7 = 2 * u[1], w8 = 2 * u[2];
+    a.p0 = tn_pack16(w0, w2);
+    a.p1 = tn_pack16(w3, w5);
+    a.p2 = tn_pack16(w6, w8);
+    a.q01 = tn_pack16(w1, w4);
+    a.q2 = tn_pack16(w7, 0);
+    const int32_t sum2 = w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8;
+    a.a = (int32_t)(2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2));
+    a.m = p->q.multiplier[ch];
+    a.rm = ~p->q.shift[ch];
+    a.c = tn_rqf_c(l->f.k2, a.rm);
+    a.out = output + ch;
+    a.rows = p->out.h;
+    a.row = l->image;
+    if (l->s == 1) {
+      tn_dw3s1_asm(&a);
+    } else {
+      tn_dw3s2_asm(&a);
+    }
+  }
+}
+
+/* 5x5, 7x7: the packed weights in a table the job points to. */
+__attribute__((noinline)) static void tn_dwf_asm57(const tn_depthwise_params* p,
+                                                  const tn_dwf_layout* l, const int8_t* input,
+                                                  int8_t* output) {
+  const int32_t k0 = l->k0, k = l->k, s = l->s, offset = l->offset;
+  tn_dw3_job a;
+  uint32_t packed[7 * 4];
+  tn_dw3_job_init(&a, p, s, l->pitch, l->acc);
+  a.p0 = (uint32_t)(uintptr_t)packed;
+  tn_dw_copy_job cj;
+  tn_dw_copy_job_init(&cj, &p->in, l->interior, l->pitch);
+  for (int32_t ch = 0; ch < p->in.c; ++ch) {
+    cj.src = input + ch;
+    tn_dw_copy_asm(&cj);
+    const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
+    int32_t sum2 = 0;
+    uint32_t* d = packed;
+    for (int32_t ky = 0; ky < k; ++ky, w += k0) {
+      const int32_t t0 = 2 * w[0], t1 = 2 * w[1], t2 = 2 * w[2], t3 = 2 * w[3], t4 = 2 * w[4];
+      d[0] = tn_pack16(t0, t2);
+      d[1] = tn_pack16(t1, t3);
+      if (k == 5) {
+        d[2] = tn_pack16(t4, 0);
+        d += 3;
+        sum2 += t0 + t1 + t2 + t3 + t4;
+      } else {
+        const int32_t t5 = 2 * w[5], t6 = 2 * w[6];
+        d[2] = tn_pack16(t4, t6);
+        d[3] = tn_pack16(t5, 0);
+        d += 4;
+        sum2 += t0 + t1 + t2 + t3 + t4 + t5 + t6;
+      }
+    }
+    a.p1 = 2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2);
+    a.m = p->q.multiplier[ch];
+    a.rm = ~p->q.shift[ch];
+    a.c = tn_rqf_c(l->f.k2, a.rm);
+    a.out = output + ch;
+    a.rows = p->out.h;
+    a.row = l->image;
+    if (k == 5) {
+      if (s == 1) tn_dw5s1_asm(&a);
+      else tn_dw5s2_asm(&a);
+    } else {
+      if (s == 1) tn_dw7s1_asm(&a);
+      else tn_dw7s2_asm(&a);
+    }
+  }
+}
+#endif
+
+/* The C channel loop: USAT mode and general mode (parameters outside
+ * tn_rqf's domain: undoubled weights, TFLite's requantisation) on Arm;
+ * everything on the host. Accumulators wrap modulo 2^32 as the reference's
+ * int32 sums do. */
+__attribute__((noinline)) static void tn_dwf_c(const tn_depthwise_params* p,
+                                              const tn_dwf_layout* l, const int8_t* input,
+                                              int8_t* output) {
+  const int32_t k0 = l->k0, offset = l->offset, factor = l->general ? 1 : 2;
+  tn_dwf_job j;
+  j.image = l->image;
+  j.pitch = l->pitch;
+  j.out_h = p->out.h;
+  j.out_w = p->out.w;
+  j.step = p->in.c;
+  j.f = &l->f;
+  j.wstride = k0;
+  j.factor = factor;
+  j.output_offset = p->q.output_offset;
+  j.act_min = p->q.act_min;
+  j.act_max = p->q.act_max;
+  for (int32_t ch = 0; ch < p->in.c; ++ch) {
+    tn_dwf_copy_interior(input, &p->in, ch, l->interior, l->pitch);
+    j.weights = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
+    const int32_t sum = tn_dwf_pack_weights(j.packed, j.weights, l->k, k0, factor);
+    j.acc = (int32_t)((uint32_t)factor * (uint32_t)tn_bias(&p->q, ch) +
+                      (uint32_t)offset * (uint32_t)sum);
+    if (factor == 2) {
+      j.m = p->q.multiplier[ch];
+      j.rm = ~p->q.shift[ch];
+      j.c = tn_rqf_c(l->f.k2, j.rm);
+    } else {
+      j.rq = tn_rq_channel_of(p->q.multiplier[ch], p->q.shift[ch]);
+    }
+    j.out = output + ch;
+    tn_dwf_channel(&j, l->acc, l->k, l->s, l->f.full);
+  }
+}
+
+/* 0: the kernel or stride needs the general path. */
+__attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params* p, const int8_t* input, int8_t* output,
+                             int8_t* scratch) {
+  tn_dwf_layout l;
+  const int32_t k0 = p->kernel, s = p->stride;
+  if (k0 != 3 && k0 != 5 && k0 != 7) return 0;
+  if (s != 1 && s != 2) return 0;
+  l.general = !tn_rqf_init(&l.f, &p->q, p->in.c, (int64_t)k0 * k0 * 255 * 128);
+  /* Small maps: kernel rows (columns) that no output ever lines up with a
+   * real input row (column) only ever see the zero point, whose products
+   * the start value leaves out anyway; with stride 1 such rows come in
+   * symmetric pairs, so a 7x7 kernel on a 3x3 map is its central 5x5 with
+   * padding 2. */
+  int32_t k = k0, pad = p->padding, crop = 0;
+  if (s == 1) {
+    const int32_t lo_y = pad - (p->out.h - 1), hi_y = pad + p->in.h - 1;
+    const int32_t lo_x = pad - (p->out.w - 1), hi_x = pad + p->in.w - 1;
+    const int32_t lo = lo_y > lo_x ? lo_x : lo_y;
+    const int32_t hi_yx = hi_y > hi_x ? hi_y : hi_x, hi = hi_yx > k0 - 1 ? k0 - 1 : hi_yx;
+    if (lo > 0 && hi == k0 - 1 - lo && hi - lo + 1 >= 3) {
+      crop = lo;
+      k = hi - lo + 1;
+      pad -= lo;
+    }
+  }
+  const int32_t pitch = p->in.w + 2 * pad;
+  l.k0 = k0;
+  l.k = k;
+  l.s = s;
+  l.pad = pad;
+  l.crop = crop;
+  l.pitch = pitch;
+  l.offset = p->q.input_offset;
+  l.image = scratch;
+  l.interior = scratch + pad * pitch + pad;
+  /* Phase 1's row of accumulators: the scratch's tail (2 * out.w * 4 bytes
+   * after the image), word-aligned. */
+  l.acc = (int32_t*)(((uintptr_t)scratch + (uintptr_t)((p->in.h + 2 * pad) * pitch) + 3u) &
+                     ~(uintptr_t)3);
+  /* The border, once: the input zero point all round. (The pairs' word loads
+   * may read up to 3 bytes past the image, into the accumulator row below;
+   * those bytes never reach a product.) */
+  const int8_t zp = (int8_t)(-l.offset);
+  memset(scratch, zp, (size_t)(pad * pitch));
+  for (int32_t y = 0; y < p->in.h; ++y) {
+    int8_t* row = scratch + (pad + y) * pitch;
+    for (int32_t i = 0; i < pad; ++i) {
+      row[i] = zp;
+      row[pad + p->in.w + i] = zp;
+    }
+  }
+  memset(scratch + (pad + p->in.h) * pitch, zp, (size_t)(pad * pitch));
+#if defined(TN_ARM_DSP_ASM)
+  if (!l.general && l.f.full) {
+    if (k == 3) {
+      tn_dwf_asm3(p, &l, input, output);
+    } else {
+      tn_dwf_asm57(p, &l, input, output);
+    }
+    return 1;
+  }
+#endif
+  tn_dwf_c(p, &l, input, output);
+  return 1;
+}
+#endif /* TN_USE_DSP */
+
+/* The general path: any kernel, stride and requantisation parameters. */
+__attribute__((noinline)) static void tn_depthwise_general(const tn_depthwise_params* p,
+                                                          const int8_t* input, int8_t* output,
+                                                          int8_t* scratch) {
   const int32_t k = p->kernel, s = p->stride, c = p->in.c;
   const int32_t offset = p->q.input_offset;
   tn_dw_job j;
@@ -243,24 +1024,35 @@ static tn_status tn_depthwise_run(const tn_depthwise_params* p, const int8_t* in
     j.rq = tn_rq_channel_of(p->q.multiplier[ch], p->q.shift[ch]);
     j.out = output + ch;
 #if defined(TN_USE_DSP)
-    tn_dw_pack_weights(&j, k);
-#endif
+    /* DSP builds come here only for parameters the fast path leaves out:
+     * one generic copy, one output at a time. */
+    tn_dw_channel_any(&j, k, s);
+#else
     if (k == 3 && s == 1) {
-      tn_dw_channel(&j, 3, 1, 1);
+      tn_dw_channel(&j, 3, 1);
     } else if (k == 3 && s == 2) {
-      tn_dw_channel(&j, 3, 2, 1);
+      tn_dw_channel(&j, 3, 2);
     } else if (k == 5 && s == 1) {
-      tn_dw_channel(&j, 5, 1, 1);
+      tn_dw_channel(&j, 5, 1);
     } else if (k == 5 && s == 2) {
-      tn_dw_channel(&j, 5, 2, 1);
+      tn_dw_channel(&j, 5, 2);
     } else if (k == 7 && s == 1) {
-      tn_dw_channel(&j, 7, 1, 1);
+      tn_dw_channel(&j, 7, 1);
     } else if (k == 7 && s == 2) {
-      tn_dw_channel(&j, 7, 2, 1);
+      tn_dw_channel(&j, 7, 2);
     } else {
-      tn_dw_channel(&j, k, s, 0);
+      tn_dw_channel(&j, k, s);
     }
+#endif
   }
+}
+
+static tn_status tn_depthwise_run(const tn_depthwise_params* p, const int8_t* input,
+                                  int8_t* output, int8_t* scratch) {
+#if defined(TN_USE_DSP)
+  if (tn_depthwise_fast(p, input, output, scratch)) return TN_OK;
+#endif
+  tn_depthwise_general(p, input, output, scratch);
   return TN_OK;
 }
 

@@ -142,4 +142,46 @@ TN_ALWAYS_INLINE uint32_t tn_sadd16(uint32_t a, uint32_t b) {
 #endif /* TN_DSP_EMULATED */
 #endif /* TN_USE_DSP */
 
+/* ---- scalar helpers of the fast requantisation, on every build (Arm v7E-M
+ * instructions where the core has them, the same arithmetic in C elsewhere). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !defined(TN_EMULATE_DSP)
+#define TN_ARM_DSP_ASM 1
+#endif
+
+/* SMMLAR: a + ((x * y + 2^31) >> 32), modulo 2^32. */
+TN_ALWAYS_INLINE int32_t tn_smmlar(int32_t x, int32_t y, int32_t a) {
+#if defined(TN_ARM_DSP_ASM)
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
+  return r;
+#else
+  const int32_t hi = (int32_t)(((int64_t)x * y + ((int64_t)1 << 31)) >> 32);
+  return (int32_t)((uint32_t)a + (uint32_t)hi);
+#endif
+}
+
+/* SSAT #8 of x >> 1 (arithmetic): clamp(x >> 1, -128, 127). */
+TN_ALWAYS_INLINE int32_t tn_ssat8_asr1(int32_t x) {
+#if defined(TN_ARM_DSP_ASM)
+  int32_t r;
+  __asm__("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(x));
+  return r;
+#else
+  const int32_t y = x >> 1;
+  return y < -128 ? -128 : y > 127 ? 127 : y;
+#endif
+}
+
+/* USAT #8 of x >> 1: clamp(x >> 1, 0, 255). */
+TN_ALWAYS_INLINE int32_t tn_usat8_asr1(int32_t x) {
+#if defined(TN_ARM_DSP_ASM)
+  int32_t r;
+  __asm__("usat %0, #8, %1, asr #1" : "=r"(r) : "r"(x));
+  return r;
+#else
+  const int32_t y = x >> 1;
+  return y < 0 ? 0 : y > 255 ? 255 : y;
+#endif
+}
+
 #endif /* TN_DSP_H */

@@ -1,24 +1,42 @@
 /*
  * The GEMM core of pointwise and conv2d: two output pixels at a time, their
- * input columns widened to int16 (with the input offset folded in) in the
- * scratch buffer, so each column is widened once and reused by every output
- * channel.
+ * input columns widened to int16 in the scratch buffer (4 * depth bytes: two
+ * pixels' depth values), so each column is widened once and reused by every
+ * output channel.
  *
- * DSP inner loop, per 4 input channels for 2 output channels x 2 pixels
- * (16 MACs):
- *   2 LDR     weights (one int8 word per output channel, any alignment)
+ * Two cores:
+ * - the general path (tn_gemm_s8_s16, tn_widen_column): any requantisation
+ *   parameters, columns x + input_offset, TFLite's requantisation through
+ *   tn_rq_scale; what parameters outside tn_rqf's domain take;
+ * - the fast path (everything named *fast* / *2): doubled columns
+ *   2 * (x + input_offset), the doubled biases as accumulator start values,
+ *   and tn_rqf's requantisation (tn_internal.h): ADD (sign), SMMLAR, ASR,
+ *   SSAT per output.
+ *
+ * On Arm the fast path's common case is hand-scheduled asm (tn_pw_tiles_asm):
+ * per group of 4 input channels for 2 output channels x 2 pixels (16 MACs),
+ *   1 LDM     the group's four column words (A even, A odd, B even, B odd)
+ *   2 LDR     one weight word per channel (any alignment)
  *   4 SXTB16  weight words -> even/odd int16 pairs (ROR #8 for the odd bytes)
- *   4 LDR     column words (already int16 pairs in the same even/odd order)
  *   8 SMLAD
- * 18 instructions for 16 MACs, plus the loop's ADD/CMP/BNE; GCC 12 -O2 spills
- * the loop bound (4 accumulators, 4 column words, 2 weight pairs and 3
- * pointers leave no register for it), so the M4 executes 22 per 16 MACs
- * (counted under QEMU). 2 x 2 is the largest tile that fits: a wider one
- * spills accumulators, and the scratch holds exactly two widened columns.
- * The two pixels' columns are interleaved so that one pointer walks both.
- * Requantisation then costs ~25 instructions per output, which is why small
- * depths (16 input channels) run at ~3.7 instructions per MAC and deep ones
- * (240) at ~1.5.
+ * 15 instructions, with the loop's CMP/BNE once per 4 groups (entered
+ * Duff-style so the count need not be a multiple of 4): ~0.97 instructions
+ * per MAC. Per 2 x 2 tile another ~40 (biases, per channel multiplier /
+ * shift / C, four outputs through ADD/SMMLAR/ASR/SSAT, two STRH). Pointwise
+ * hands it the whole layer (tn_pointwise_fast_layer): the asm also widens
+ * each pixel pair (2 LDR, 8 SXTAB16, STM per group) and walks the pairs;
+ * conv2d's 3x3x3 stem hands it rows of pixel pairs whose patches need no
+ * padding, widened straight from the input (tn_gemm_plan_conv3). The C
+ * versions of the same algorithm (tn_g22_run & co.) are what the host tests
+ * run with TN_EMULATE_DSP, and what Arm runs for USAT mode, odd channel
+ * counts and single pixels.
+ *
+ * Column layout of the fast path, per group of 4 k: 16 bytes [A(k0,k2)
+ * A(k1,k3) B(k0,k2) B(k1,k3)] (the order SXTB16 / SXTB16 ROR #8 give the
+ * weights, so the weights need no reordering); then depth % 4 == 3 (the 27
+ * of a 3x3x3 patch) as 12 bytes [A(t0,t2) B(t0,t2) (A t1, B t1)], which fits
+ * the scratch exactly and lets the asm read each weight row's last word
+ * (never past the row); any other rest plainly, A's then B's.
  */
 #include "tn_internal.h"
 
@@ -123,6 +141,888 @@ void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const t
   }
 }
 
+
+/* ---- the fast path: doubled columns, tn_rqf requantisation
+ *
+ * Per group of 4 k for 2 output channels x 2 pixels (16 MACs), in Arm asm:
+ *   1 LDM     the group's four column words (A even, A odd, B even, B odd)
+ *   2 LDR     one weight word per channel (any alignment)
+ *   4 SXTB16  weight words -> even/odd int16 pairs
+ *   8 SMLAD
+ * 15 instructions, and the loop (two groups per pass) adds CMP/BNE: 1.0
+ * instruction per MAC. The four column words live in r8-r11 (an LDM register
+ * list is ordered by register number); the other ten operands fill r0-r7,
+ * r12 and lr. Then per 2 x 2 tile: the biases (doubled), the channels'
+ * multiplier, shift and C, and per output ADD (sign), SMMLAR, ASR, SSAT, STRB. */
+void tn_widen_pair2(const int8_t* a, const int8_t* b, int32_t depth, int32_t offset,
+                    int16_t* cols) {
+  const uint32_t offset2 = tn_pack16(2 * offset, 2 * offset);
+  int16_t* dst = cols;
+  /* cols is word-aligned here (the fast paths check it). */
+  uint32_t* d = (uint32_t*)(void*)cols;
+#if defined(TN_ARM_DSP_ASM)
+  /* 2 LDR, 8 SXTAB16, one STM per group. */
+  if (depth >= 4) {
+    const int8_t* const aend = a + (depth & ~3);
+    uint32_t xa, xb;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[xa], [%[a]], #4\n\t"
+        "ldr %[xb], [%[b]], #4\n\t"
+        "sxtab16 r8, %[o], %[xa]\n\t"
+        "sxtab16 r8, r8, %[xa]\n\t"
+        "sxtab16 r9, %[o], %[xa], ror #8\n\t"
+        "sxtab16 r9, r9, %[xa], ror #8\n\t"
+        "sxtab16 r10, %[o], %[xb]\n\t"
+        "sxtab16 r10, r10, %[xb]\n\t"
+        "sxtab16 r11, %[o], %[xb], ror #8\n\t"
+        "sxtab16 r11, r11, %[xb], ror #8\n\t"
+        "stm %[d]!, {r8, r9, r10, r11}\n\t"
+        "cmp %[a], %[aend]\n\t"
+        "bne 1b\n\t"
+        : [a] "+r"(a), [b] "+r"(b), [d] "+r"(d), [xa] "=&r"(xa), [xb] "=&r"(xb)
+        : [o] "r"(offset2), [aend] "r"(aend)
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+  }
+#else
+  for (int32_t g = depth >> 2; g > 0; --g, a += 4, b += 4, d += 4) {
+    const uint32_t xa = tn_read_u32(a), xb = tn_read_u32(b);
+    d[0] = tn_sxtab16(tn_sxtab16(offset2, xa), xa);
+    d[1] = tn_sxtab16_ror8(tn_sxtab16_ror8(offset2, xa), xa);
+    d[2] = tn_sxtab16(tn_sxtab16(offset2, xb), xb);
+    d[3] = tn_sxtab16_ror8(tn_sxtab16_ror8(offset2, xb), xb);
+  }
+#endif
+  dst = (int16_t*)(void*)d;
+  const int32_t rest = depth & 3;
+  if (rest == 3) {
+    /* The 3-tail as the asm tile reads it: A (t0, t2), B (t0, t2), (A t1, B t1). */
+    dst[0] = (int16_t)(2 * (a[0] + offset));
+    dst[1] = (int16_t)(2 * (a[2] + offset));
+    dst[2] = (int16_t)(2 * (b[0] + offset));
+    dst[3] = (int16_t)(2 * (b[2] + offset));
+    dst[4] = (int16_t)(2 * (a[1] + offset));
+    dst[5] = (int16_t)(2 * (b[1] + offset));
+    return;
+  }
+  for (int32_t r = 0; r < rest; ++r) {
+    dst[r] = (int16_t)(2 * (a[r] + offset));
+    dst[rest + r] = (int16_t)(2 * (b[r] + offset));
+  }
+}
+
+#if defined(TN_ARM_DSP_ASM)
+#define TN_G22                                   \
+  "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
+  "ldr %[u], [%[w0]], #4\n\t"                    \
+  "sxtb16 %[t], %[u], ror #8\n\t"                \
+  "sxtb16 %[u], %[u]\n\t"                        \
+  "smlad %[a00], %[u], r8, %[a00]\n\t"           \
+  "smlad %[a00], %[t], r9, %[a00]\n\t"           \
+  "smlad %[a01], %[u], r10, %[a01]\n\t"          \
+  "smlad %[a01], %[t], r11, %[a01]\n\t"          \
+  "ldr %[u], [%[w1]], #4\n\t"                    \
+  "sxtb16 %[t], %[u], ror #8\n\t"                \
+  "sxtb16 %[u], %[u]\n\t"                        \
+  "smlad %[a10], %[u], r8, %[a10]\n\t"           \
+  "smlad %[a10], %[t], r9, %[a10]\n\t"           \
+  "smlad %[a11], %[u], r10, %[a11]\n\t"          \
+  "smlad %[a11], %[t], r11, %[a11]\n\t"
+#define TN_G22_OPERANDS                                                                   \
+  [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c),       \
+      [w0] "+r"(w0), [w1] "+r"(w1), [u] "=&r"(u), [t] "=&r"(t)
+#define TN_G12                                   \
+  "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
+  "ldr %[u], [%[w0]], #4\n\t"                    \
+  "sxtb16 %[t], %[u], ror #8\n\t"                \
+  "sxtb16 %[u], %[u]\n\t"                        \
+  "smlad %[a00], %[u], r8, %[a00]\n\t"           \
+  "smlad %[a00], %[t], r9, %[a00]\n\t"           \
+  "smlad %[a01], %[u], r10, %[a01]\n\t"          \
+  "smlad %[a01], %[t], r11, %[a01]\n\t"
+#define TN_G12_OPERANDS \
+  [a00] "+r"(a00), [a01] "+r"(a01), [c] "+r"(c), [w0] "+r"(w0), [u] "=&r"(u), [t] "=&r"(t)
+#endif
+
+/* Groups [c, cend) of 2 channels x 2 pixels. */
+TN_ALWAYS_INLINE void tn_g22_run(const int16_t** pc, const int16_t* cend, const int8_t** pw0,
+                                 const int8_t** pw1, int32_t* p00, int32_t* p01, int32_t* p10,
+                                 int32_t* p11, int32_t groups) {
+  const int16_t* c = *pc;
+  const int8_t* w0 = *pw0;
+  const int8_t* w1 = *pw1;
+  int32_t a00 = *p00, a01 = *p01, a10 = *p10, a11 = *p11;
+#if defined(TN_ARM_DSP_ASM)
+  uint32_t u, t;
+  if (groups & 1) {
+    __asm__ volatile(TN_G22 : TN_G22_OPERANDS : : "r8", "r9", "r10", "r11", "memory");
+  }
+  if (c != cend) {
+    __asm__ volatile("1:\n\t" TN_G22 TN_G22
+                     "cmp %[c], %[cend]\n\t"
+                     "bne 1b\n\t"
+                     : TN_G22_OPERANDS
+                     : [cend] "r"(cend)
+                     : "r8", "r9", "r10", "r11", "cc", "memory");
+  }
+#else
+  (void)groups;
+  for (; c != cend; c += 8) {
+    const uint32_t ae = tn_read_u32(c), ao = tn_read_u32(c + 2);
+    const uint32_t be = tn_read_u32(c + 4), bo = tn_read_u32(c + 6);
+    uint32_t u = tn_read_u32(w0), t;
+    w0 += 4;
+    t = tn_sxtb16_ror8(u);
+    u = tn_sxtb16(u);
+    a00 = tn_smlad(u, ae, a00);
+    a00 = tn_smlad(t, ao, a00);
+    a01 = tn_smlad(u, be, a01);
+    a01 = tn_smlad(t, bo, a01);
+    u = tn_read_u32(w1);
+    w1 += 4;
+    t = tn_sxtb16_ror8(u);
+    u = tn_sxtb16(u);
+    a10 = tn_smlad(u, ae, a10);
+    a10 = tn_smlad(t, ao, a10);
+    a11 = tn_smlad(u, be, a11);
+    a11 = tn_smlad(t, bo, a11);
+  }
+#endif
+  *pc = c;
+  *pw0 = w0;
+  *pw1 = w1;
+  *p00 = a00;
+  *p01 = a01;
+  *p10 = a10;
+  *p11 = a11;
+}
+
+/* Groups [c, cend) of 1 channel x 2 pixels. */
+TN_ALWAYS_INLINE void tn_g12_run(const int16_t** pc, const int16_t* cend, const int8_t** pw0,
+                                 int32_t* p00, int32_t* p01) {
+  const int16_t* c = *pc;
+  const int8_t* w0 = *pw0;
+  int32_t a00 = *p00, a01 = *p01;
+#if defined(TN_ARM_DSP_ASM)
+  uint32_t u, t;
+  if (c != cend) {
+    __asm__ volatile("1:\n\t" TN_G12
+                     "cmp %[c], %[cend]\n\t"
+                     "bne 1b\n\t"
+                     : TN_G12_OPERANDS
+                     : [cend] "r"(cend)
+                     : "r8", "r9", "r10", "r11", "cc", "memory");
+  }
+#else
+  for (; c != cend; c += 8) {
+    uint32_t u = tn_read_u32(w0), t;
+    w0 += 4;
+    t = tn_sxtb16_ror8(u);
+    u = tn_sxtb16(u);
+    a00 = tn_smlad(u, tn_read_u32(c), a00);
+    a00 = tn_smlad(t, tn_read_u32(c + 2), a00);
+    a01 = tn_smlad(u, tn_read_u32(c + 4), a01);
+    a01 = tn_smlad(t, tn_read_u32(c + 6), a01);
+  }
+#endif
+  *pc = c;
+  *pw0 = w0;
+  *p00 = a00;
+  *p01 = a01;
+}
+
+/* The C GEMM core (on Arm: USAT mode, odd channels, shapes the asm leaves
+ * out), one copy with the clamp mode and pixel count at run time. */
+__attribute__((noinline)) static void tn_gemm_fast_body(const int8_t* weights, int32_t oc,
+                                                       int32_t out_c, int32_t depth,
+                                                       const tn_requant* q, const tn_rqf* f,
+                                                       const int16_t* cols, int8_t* out0,
+                                                       int8_t* out1, const int full,
+                                                       const int two) {
+  const int32_t* const bias = q->bias;
+  const int32_t* const mult = q->multiplier;
+  const int32_t* const shift = q->shift;
+  const int32_t k2 = f->k2;
+  const int32_t groups = depth >> 2, rest = depth & 3;
+  const int16_t* const cend = cols + groups * 8;
+  const int16_t* const tail1 = cend + rest;
+  const int8_t* w = weights + oc * depth;
+  for (; oc + 2 <= out_c; oc += 2) {
+    int32_t a00 = bias[oc] * 2, a10 = bias[oc + 1] * 2;
+    int32_t a01 = a00, a11 = a10;
+    const int16_t* c = cols;
+    const int8_t* w0 = w;
+    const int8_t* w1 = w + depth;
+    tn_g22_run(&c, cend, &w0, &w1, &a00, &a01, &a10, &a11, groups);
+    if (rest == 3) {
+      a00 += cend[0] * w0[0] + cend[1] * w0[2] + cend[4] * w0[1];
+      a01 += cend[2] * w0[0] + cend[3] * w0[2] + cend[5] * w0[1];
+      a10 += cend[0] * w1[0] + cend[1] * w1[2] + cend[4] * w1[1];
+      a11 += cend[2] * w1[0] + cend[3] * w1[2] + cend[5] * w1[1];
+    } else {
+      for (int32_t r = 0; r < rest; ++r) {
+        a00 += cend[r] * w0[r];
+        a01 += tail1[r] * w0[r];
+        a10 += cend[r] * w1[r];
+        a11 += tail1[r] * w1[r];
+      }
+    }
+    w = w1 + rest;
+    const int32_t m0 = mult[oc], m1 = mult[oc + 1];
+    const int32_t r0 = ~shift[oc], r1 = ~shift[oc + 1];
+    const int32_t c0 = tn_rqf_c(k2, r0), c1 = tn_rqf_c(k2, r1);
+    const int32_t y00 = tn_rqf_pre(a00, m0, c0, r0), y10 = tn_rqf_pre(a10, m1, c1, r1);
+    out0[oc] = tn_rqf_out(f, y00, full);
+    out0[oc + 1] = tn_rqf_out(f, y10, full);
+    if (two) {
+      const int32_t y01 = tn_rqf_pre(a01, m0, c0, r0), y11 = tn_rqf_pre(a11, m1, c1, r1);
+      out1[oc] = tn_rqf_out(f, y01, full);
+      out1[oc + 1] = tn_rqf_out(f, y11, full);
+    }
+  }
+  if (oc < out_c) {
+    int32_t a00 = bias[oc] * 2, a01 = a00;
+    const int16_t* c = cols;
+    const int8_t* w0 = w;
+    tn_g12_run(&c, cend, &w0, &a00, &a01);
+    if (rest == 3) {
+      a00 += cend[0] * w0[0] + cend[1] * w0[2] + cend[4] * w0[1];
+      a01 += cend[2] * w0[0] + cend[3] * w0[2] + cend[5] * w0[1];
+    } else {
+      for (int32_t r = 0; r < rest; ++r) {
+        a00 += cend[r] * w0[r];
+        a01 += tail1[r] * w0[r];
+      }
+    }
+    const int32_t m0 = mult[oc], r0 = ~shift[oc], c0 = tn_rqf_c(k2, r0);
+    out0[oc] = tn_rqf_out(f, tn_rqf_pre(a00, m0, c0, r0), full);
+    if (two) out1[oc] = tn_rqf_out(f, tn_rqf_pre(a01, m0, c0, r0), full);
+  }
+}
+
+#if defined(TN_ARM_DSP_ASM)
+/* The hot case in hand-scheduled asm: SSAT mode, two pixels, depth a
+ * multiple of 4 with at least two groups, every channel pair. The C body
+ * above is the same algorithm (and what the host tests run); this one keeps
+ * everything in registers across the tile except what the frame below holds.
+ *
+ * Per 2 x 2 tile: 15 instructions per group of 4 k (the first group takes
+ * the doubled biases as SMLAD accumulators, so the accumulators need no
+ * copies), CMP/BNE per two groups, 9 to set up the tile and 32 to requantise
+ * and store its four outputs and loop. Registers in the inner loop:
+ * r0 a00, r1 a01, r2 a10, r3 a11 (acc<channel><pixel>), r4 column pointer,
+ * r5/r6 the two weight rows, r7 end of the columns, r8-r11 the group's
+ * column words, r12/lr a weight word and its odd half. */
+typedef struct {
+  const int32_t* mult;    /* 0: this tile's channel pair, advanced per tile */
+  const int32_t* shift;   /* 4 */
+  int8_t* out;            /* 8: out0 + oc */
+  int32_t k2;             /* 12 */
+  int32_t cout;           /* 16: out1 - out0 */
+  int8_t* out_end;        /* 20: out0 + 2 * pairs */
+  const int32_t* bias;    /* 24 */
+  const int16_t* cols;    /* 28 */
+  const int16_t* cend;    /* 32 */
+  int32_t depth;          /* 36 */
+  const int8_t* weights;  /* 40 */
+  int32_t variant;        /* 44: see tn_pw_tiles_asm (groups >= 2; 3-tail: >= 3) */
+  /* Per pixel pair: */
+  const int32_t* bias0;   /* 48: the arrays' starts */
+  const int32_t* mult0;   /* 52 */
+  const int32_t* shift0;  /* 56 */
+  const int8_t* input;    /* 60: the pair's first pixel (widened here), or NULL: cols ready */
+  uint32_t offset2;       /* 64: (2 * input_offset) in both lanes */
+  int32_t pixel_pairs;    /* 68 */
+  int8_t* out0;           /* 72: the pair's first output */
+  int32_t span2;          /* 76: 2 * pairs */
+  int32_t entry;          /* 80: (the asm's) address of the variant's tile code */
+  int32_t loop_entry;     /* 84: (the asm's) where its loop is entered */
+  int32_t conv;           /* 88: 1: `input` is a 3x3x3 patch's row 0 (conv2d) */
+  int32_t rowstride;      /* 92: conv: bytes between the patch's rows */
+  int32_t pstep;          /* 96: conv: bytes from pixel A's patch to B's */
+  int32_t pad_;           /* 100 */
+} tn_pw_job;
+
+typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
+
+/* One group; channel 1's weight word is at w0 + depth (r5 + r6). FIRST takes
+ * the doubled biases (r0, r2) as accumulator inputs. */
+#define TN_ASM_G22_FIRST                 \
+  "ldm r4!, {r8, r9, r10, r11}\n\t"      \
+  "ldr r12, [r5, r6]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r3, r12, r10, r2\n\t"           \
+  "smlad r2, r12, r8, r2\n\t"            \
+  "smlad r2, lr, r9, r2\n\t"             \
+  "smlad r3, lr, r11, r3\n\t"            \
+  "ldr r12, [r5], #4\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r1, r12, r10, r0\n\t"           \
+  "smlad r0, r12, r8, r0\n\t"            \
+  "smlad r0, lr, r9, r0\n\t"             \
+  "smlad r1, lr, r11, r1\n\t"
+
+#define TN_ASM_G22                       \
+  "ldm r4!, {r8, r9, r10, r11}\n\t"      \
+  "ldr r12, [r5, r6]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r2, r12, r8, r2\n\t"            \
+  "smlad r2, lr, r9, r2\n\t"             \
+  "smlad r3, r12, r10, r3\n\t"           \
+  "smlad r3, lr, r11, r3\n\t"            \
+  "ldr r12, [r5], #4\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r0, r12, r8, r0\n\t"            \
+  "smlad r0, lr, r9, r0\n\t"             \
+  "smlad r1, r12, r10, r1\n\t"           \
+  "smlad r1, lr, r11, r1\n\t"
+
+/* The 3-tail (depth % 4 == 3) from its 12 bytes of columns, A (t0, t2),
+ * B (t0, t2), (A t1, B t1): each channel's word is the one ending at its
+ * row's end (so nothing past the weights is read), whose odd half holds
+ * (t0, t2) and whose even half's top holds t1. */
+#define TN_ASM_G22_TAIL3                 \
+  "ldm r4!, {r8, r9, r10}\n\t"           \
+  "ldr r12, [r5, #-1]!\n\t"              \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r0, lr, r8, r0\n\t"             \
+  "smlatb r0, r12, r10, r0\n\t"          \
+  "smlad r1, lr, r9, r1\n\t"             \
+  "smlatt r1, r12, r10, r1\n\t"          \
+  "ldr r12, [r5, r6]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"                  \
+  "smlad r2, lr, r8, r2\n\t"             \
+  "smlatb r2, r12, r10, r2\n\t"          \
+  "smlad r3, lr, r9, r3\n\t"             \
+  "smlatt r3, r12, r10, r3\n\t"          \
+  "add r5, r5, #4\n\t"
+
+/* r5 (channel 0's row) ends each tile at channel 1's row; skip it. */
+#define TN_ASM_TILE_START                \
+  "ldr r12, [sp, #24]\n\t"               \
+  "ldrd r0, r2, [r12], #8\n\t"           \
+  "str r12, [sp, #24]\n\t"               \
+  "lsl r0, r0, #1\n\t"                   \
+  "lsl r2, r2, #1\n\t"                   \
+  "ldrd r4, r7, [sp, #28]\n\t"
+
+#define TN_ASM_TILE_END                  \
+  "add r5, r5, r6\n\t"                   \
+  "ldm sp, {r8, r9, r10, r11}\n\t"       \
+  "ldrd r4, r7, [r8], #8\n\t"            \
+  "ldrd r12, lr, [r9], #8\n\t"           \
+  "stm sp, {r8, r9}\n\t"                 \
+  "mvn r12, r12\n\t"                     \
+  "mvn lr, lr\n\t"                       \
+  "lsl r8, r11, r12\n\t"                 \
+  "lsl r9, r11, lr\n\t"                  \
+  "add r11, r8, r0, asr #31\n\t"         \
+  "smmlar r0, r0, r4, r11\n\t"           \
+  "add r11, r8, r1, asr #31\n\t"         \
+  "smmlar r1, r1, r4, r11\n\t"           \
+  "add r11, r9, r2, asr #31\n\t"         \
+  "smmlar r2, r2, r7, r11\n\t"           \
+  "add r11, r9, r3, asr #31\n\t"         \
+  "smmlar r3, r3, r7, r11\n\t"           \
+  "asr r0, r0, r12\n\t"                  \
+  "asr r1, r1, r12\n\t"                  \
+  "asr r2, r2, lr\n\t"                   \
+  "asr r3, r3, lr\n\t"                   \
+  "ssat r0, #8, r0, asr #1\n\t"          \
+  "ssat r1, #8, r1, asr #1\n\t"          \
+  "ssat r2, #8, r2, asr #1\n\t"          \
+  "ssat r3, #8, r3, asr #1\n\t"          \
+  "bfi r0, r2, #8, #8\n\t"               \
+  "bfi r1, r3, #8, #8\n\t"               \
+  "ldrd r11, r12, [sp, #16]\n\t"         \
+  "strh r1, [r10, r11]\n\t"              \
+  "strh r0, [r10], #2\n\t"               \
+  "str r10, [sp, #8]\n\t"                \
+  "cmp r10, r12\n\t"
+
+/* Per pixel pair (pixel_pairs of them): reset the channel arrays' pointers,
+ * widen the two pixels into the columns when `input` is set (2 LDR, 8 SXTAB16
+ * (x + 2 offset, then + x again), STM per group of 4), then every channel
+ * pair's tile through the variant's code, whose address is chosen once per
+ * call: 2 or 4 groups fully unrolled; otherwise the first group, then a loop
+ * of four groups per pass (CMP/BNE per 4 groups) entered Duff-style at the
+ * group that leaves a multiple of four (LDR PC from the frame), and the 3-tail
+ * after it for depth 4g + 3 (the 3x3x3 stem). */
+/* Pixel A's word r3 and B's r5 widened (x + 2 offset + x, r12 the doubled
+ * offset in both lanes) into a group's four column words. */
+#define TN_ASM_WIDEN2                        \
+  "sxtab16 r8, r12, r3\n\t"                 \
+  "sxtab16 r8, r8, r3\n\t"                  \
+  "sxtab16 r9, r12, r3, ror #8\n\t"         \
+  "sxtab16 r9, r9, r3, ror #8\n\t"          \
+  "sxtab16 r10, r12, r5\n\t"                \
+  "sxtab16 r10, r10, r5\n\t"                \
+  "sxtab16 r11, r12, r5, ror #8\n\t"        \
+  "sxtab16 r11, r11, r5, ror #8\n\t"        \
+  "stm r4!, {r8, r9, r10, r11}\n\t"
+
+#define TN_ADDR(REG, LABEL) \
+  "movw " REG ", #:lower16:" LABEL "\n\t" "movt " REG ", #:upper16:" LABEL "\n\t"
+
+__attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* job) {
+  __asm__ volatile(
+      "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+      "sub sp, sp, #104\n\t"
+      "ldm r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+      "stm sp, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+      "ldm r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+      "add lr, sp, #48\n\t"
+      "stm lr, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+      "ldm r0!, {r1, r2}\n\t"
+      "strd r1, r2, [sp, #96]\n\t"
+      "ldr r6, [sp, #36]\n\t"
+      /* The widening (r0 = job + 104 here): conv (83), pointwise (81) or
+       * none (the columns are ready). */
+      TN_ADDR("r2", "82f")
+      "ldr r3, [sp, #60]\n\t"
+      "cbz r3, 107f\n\t"
+      TN_ADDR("r2", "79f")
+      "ldr r3, [sp, #88]\n\t"
+      "cbz r3, 107f\n\t"
+      TN_ADDR("r2", "83f")
+      "107:\n\t"
+      "orr r2, r2, #1\n\t"
+      "str r2, [sp, #100]\n\t"
+      /* Entries already chosen (a plan run again)? */
+      "ldr r1, [sp, #44]\n\t"
+      "ldr r12, [sp, #80]\n\t"
+      "cmp r12, #0\n\t"
+      "bne 80f\n\t"
+      /* r1: variant (0: 2 groups, 1: 4, 2: the loop, 3: the loop and the
+       * 3-tail); the loop's entry from (groups - 1) % 4. */
+      "lsr r2, r6, #2\n\t"
+      "sub r2, r2, #1\n\t"
+      "and r2, r2, #3\n\t"
+      /* k = (groups - 1) % 4 groups before the first check: 4 for k = 0. */
+      TN_ADDR("r3", "41f")
+      "cmp r2, #1\n\t"
+      "bne 101f\n\t"
+      TN_ADDR("r3", "44f")
+      "101:\n\t"
+      "cmp r2, #2\n\t"
+      "bne 102f\n\t"
+      TN_ADDR("r3", "43f")
+      "102:\n\t"
+      "cmp r2, #3\n\t"
+      "bne 103f\n\t"
+      TN_ADDR("r3", "42f")
+      "103:\n\t"
+      TN_ADDR("r12", "20f")
+      "cmp r1, #1\n\t"
+      "bne 104f\n\t"
+      TN_ADDR("r12", "21f")
+      "104:\n\t"
+      "cmp r1, #2\n\t"
+      "bne 105f\n\t"
+      TN_ADDR("r12", "22f")
+      "105:\n\t"
+      "cmp r1, #3\n\t"
+      "bne 106f\n\t"
+      TN_ADDR("r12", "23f")
+      /* The 3-tail loop's entries are 58 (its own copy) ahead. */
+      "add r3, r3, #(51f - 41f)\n\t"
+      "106:\n\t"
+      "orr r12, r12, #1\n\t"
+      "orr r3, r3, #1\n\t"
+      "str r12, [sp, #80]\n\t"
+      "str r3, [sp, #84]\n\t"
+      "str r12, [r0, #-24]\n\t"  /* into the caller's job too (r0 = job + 104) */
+      "str r3, [r0, #-20]\n\t"
+      /* The next pixel pair. */
+      "80:\n\t"
+      "add r12, sp, #48\n\t"
+      "ldm r12, {r0, r1, r2, r3}\n\t"
+      "str r0, [sp, #24]\n\t"
+      "strd r1, r2, [sp, #0]\n\t"
+      "add r12, sp, #72\n\t"
+      "ldm r12, {r0, r1}\n\t"
+      "str r0, [sp, #8]\n\t"
+      "add r1, r0, r1\n\t"
+      "str r1, [sp, #20]\n\t"
+      "ldr r5, [sp, #40]\n\t"
+      "ldr pc, [sp, #100]\n\t"
+      /* pointwise: the two pixels' depth bytes */
+      "79:\n\t"
+      "add r1, r3, r6\n\t"
+      "ldrd r4, r7, [sp, #28]\n\t"
+      "ldr r12, [sp, #64]\n\t"
+      "81:\n\t"
+      "ldr r0, [r3], #4\n\t"
+      "ldr r2, [r1], #4\n\t"
+      "sxtab16 r8, r12, r0\n\t"
+      "sxtab16 r8, r8, r0\n\t"
+      "sxtab16 r9, r12, r0, ror #8\n\t"
+      "sxtab16 r9, r9, r0, ror #8\n\t"
+      "sxtab16 r10, r12, r2\n\t"
+      "sxtab16 r10, r10, r2\n\t"
+      "sxtab16 r11, r12, r2, ror #8\n\t"
+      "sxtab16 r11, r11, r2, ror #8\n\t"
+      "stm r4!, {r8, r9, r10, r11}\n\t"
+      "cmp r4, r7\n\t"
+      "bne 81b\n\t"
+      "str r1, [sp, #60]\n\t"
+      "82:\n\t"
+      "ldr pc, [sp, #80]\n\t"
+      /* conv2d: pixel A's and B's 3x3x3 patches, three runs of 9 bytes
+       * (rowstride apart) each: groups of 4 bytes straddle the runs. */
+      "83:\n\t"
+      "ldr r1, [sp, #96]\n\t"
+      "ldr r2, [sp, #92]\n\t"
+      "ldr r4, [sp, #28]\n\t"
+      "ldr r12, [sp, #64]\n\t"
+      "mov r0, r3\n\t"
+      "add r1, r0, r1\n\t"
+      "ldr r3, [r0]\n\t"
+      "ldr r5, [r1]\n\t"
+      TN_ASM_WIDEN2
+      "ldr r3, [r0, #4]\n\t"
+      "ldr r5, [r1, #4]\n\t"
+      TN_ASM_WIDEN2
+      "ldrb r3, [r0, #8]\n\t"
+      "ldr r7, [r0, r2]\n\t"
+      "orr r3, r3, r7, lsl #8\n\t"
+      "ldrb r5, [r1, #8]\n\t"
+      "ldr r7, [r1, r2]\n\t"
+      "orr r5, r5, r7, lsl #8\n\t"
+      TN_ASM_WIDEN2
+      "add r0, r0, r2\n\t"
+      "add r1, r1, r2\n\t"
+      "ldr r3, [r0, #3]\n\t"
+      "ldr r5, [r1, #3]\n\t"
+      TN_ASM_WIDEN2
+      "ldrh r3, [r0, #7]\n\t"
+      "ldrh r7, [r0, r2]\n\t"
+      "orr r3, r3, r7, lsl #16\n\t"
+      "ldrh r5, [r1, #7]\n\t"
+      "ldrh r7, [r1, r2]\n\t"
+      "orr r5, r5, r7, lsl #16\n\t"
+      TN_ASM_WIDEN2
+      "add r0, r0, r2\n\t"
+      "add r1, r1, r2\n\t"
+      "ldr r3, [r0, #2]\n\t"
+      "ldr r5, [r1, #2]\n\t"
+      TN_ASM_WIDEN2
+      /* the 3-tail from the words ending at each run's end: (t0, t2) are
+       * their odd bytes, t1 the top even one */
+      "ldr r3, [r0, #5]\n\t"
+      "ldr r5, [r1, #5]\n\t"
+      "sxtab16 r8, r12, r3, ror #8\n\t"
+      "sxtab16 r8, r8, r3, ror #8\n\t"
+      "sxtab16 r9, r12, r5, ror #8\n\t"
+      "sxtab16 r9, r9, r5, ror #8\n\t"
+      "sxtab16 r7, r12, r3\n\t"
+      "sxtab16 r7, r7, r3\n\t"
+      "sxtab16 r11, r12, r5\n\t"
+      "sxtab16 r11, r11, r5\n\t"
+      "pkhtb r10, r11, r7, asr #16\n\t"
+      "stm r4, {r8, r9, r10}\n\t"
+      "ldr r1, [sp, #96]\n\t"
+      "ldr r0, [sp, #60]\n\t"
+      "add r0, r0, r1, lsl #1\n\t"
+      "str r0, [sp, #60]\n\t"
+      "ldr r5, [sp, #40]\n\t"
+      "ldr pc, [sp, #80]\n\t"
+      /* 2 groups */
+      "20:\n\t" TN_ASM_TILE_START TN_ASM_G22_FIRST TN_ASM_G22 TN_ASM_TILE_END
+      "bne 20b\n\t"
+      "b 90f\n\t"
+      /* 4 groups */
+      "21:\n\t" TN_ASM_TILE_START TN_ASM_G22_FIRST TN_ASM_G22 TN_ASM_G22 TN_ASM_G22 TN_ASM_TILE_END
+      "bne 21b\n\t"
+      "b 90f\n\t"
+      /* the loop */
+      "22:\n\t" TN_ASM_TILE_START TN_ASM_G22_FIRST
+      "ldr pc, [sp, #84]\n\t"
+      "41:\n\t" TN_ASM_G22
+      "42:\n\t" TN_ASM_G22
+      "43:\n\t" TN_ASM_G22
+      "44:\n\t" TN_ASM_G22
+      "cmp r4, r7\n\t"
+      "bne 41b\n\t" TN_ASM_TILE_END
+      "bne 22b\n\t"
+      "b 90f\n\t"
+      /* the loop and the 3-tail */
+      "23:\n\t" TN_ASM_TILE_START TN_ASM_G22_FIRST
+      "ldr pc, [sp, #84]\n\t"
+      "51:\n\t" TN_ASM_G22
+      "52:\n\t" TN_ASM_G22
+      "53:\n\t" TN_ASM_G22
+      "54:\n\t" TN_ASM_G22
+      "cmp r4, r7\n\t"
+      "bne 51b\n\t" TN_ASM_G22_TAIL3 TN_ASM_TILE_END
+      "bne 23b\n\t"
+      "90:\n\t"
+      "ldrd r0, r1, [sp, #68]\n\t"
+      "ldr r2, [sp, #16]\n\t"
+      "add r1, r1, r2, lsl #1\n\t"
+      "subs r0, r0, #1\n\t"
+      "strd r0, r1, [sp, #68]\n\t"
+      "bne 80b\n\t"
+      "add sp, sp, #104\n\t"
+      "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+}
+#endif
+
+/* ---- one pixel (an odd pixel count's last): columns [A even, A odd] per
+ * group of 4 (8 bytes), then the depth % 4 rest plainly; 2 output channels
+ * per pass, per group LDRD, 2 x (LDR, 2 SXTB16, 2 SMLAD). */
+void tn_widen_one2(const int8_t* a, int32_t depth, int32_t offset, int16_t* cols) {
+  const uint32_t offset2 = tn_pack16(2 * offset, 2 * offset);
+  uint32_t* d = (uint32_t*)(void*)cols;  /* word-aligned (the fast paths check it) */
+  for (int32_t g = depth >> 2; g > 0; --g, a += 4, d += 2) {
+    const uint32_t xa = tn_read_u32(a);
+    d[0] = tn_sxtab16(tn_sxtab16(offset2, xa), xa);
+    d[1] = tn_sxtab16_ror8(tn_sxtab16_ror8(offset2, xa), xa);
+  }
+  int16_t* dst = (int16_t*)(void*)d;
+  for (int32_t r = 0; r < (depth & 3); ++r) dst[r] = (int16_t)(2 * (a[r] + offset));
+}
+
+TN_ALWAYS_INLINE void tn_g21_run(const int16_t* c, const int16_t* cend, const int8_t** pw0,
+                                 const int8_t** pw1, int32_t* p0, int32_t* p1) {
+  const int8_t* w0 = *pw0;
+  const int8_t* w1 = *pw1;
+  int32_t a0 = *p0, a1 = *p1;
+#if defined(TN_ARM_DSP_ASM)
+  if (c != cend) {
+    uint32_t x0, x1, u, t;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[x0], %[x1], [%[c]], #8\n\t"
+        "ldr %[u], [%[w0]], #4\n\t"
+        "sxtb16 %[t], %[u], ror #8\n\t"
+        "sxtb16 %[u], %[u]\n\t"
+        "smlad %[a0], %[u], %[x0], %[a0]\n\t"
+        "smlad %[a0], %[t], %[x1], %[a0]\n\t"
+        "ldr %[u], [%[w1]], #4\n\t"
+        "sxtb16 %[t], %[u], ror #8\n\t"
+        "sxtb16 %[u], %[u]\n\t"
+        "smlad %[a1], %[u], %[x0], %[a1]\n\t"
+        "smlad %[a1], %[t], %[x1], %[a1]\n\t"
+        "cmp %[c], %[e]\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [c] "+r"(c), [w0] "+r"(w0), [w1] "+r"(w1),
+          [x0] "=&r"(x0), [x1] "=&r"(x1), [u] "=&r"(u), [t] "=&r"(t)
+        : [e] "r"(cend)
+        : "cc", "memory");
+  }
+#else
+  for (; c != cend; c += 4) {
+    const uint32_t x0 = tn_read_u32(c), x1 = tn_read_u32(c + 2);
+    uint32_t u = tn_read_u32(w0);
+    w0 += 4;
+    a0 = tn_smlad(tn_sxtb16(u), x0, a0);
+    a0 = tn_smlad(tn_sxtb16_ror8(u), x1, a0);
+    u = tn_read_u32(w1);
+    w1 += 4;
+    a1 = tn_smlad(tn_sxtb16(u), x0, a1);
+    a1 = tn_smlad(tn_sxtb16_ror8(u), x1, a1);
+  }
+#endif
+  *pw0 = w0;
+  *pw1 = w1;
+  *p0 = a0;
+  *p1 = a1;
+}
+
+static void tn_gemm1_body(const int8_t* weights, int32_t out_c, int32_t depth,
+                          const tn_requant* q, const tn_rqf* f, const int16_t* cols, int8_t* out,
+                          const int full) {
+  const int32_t groups = depth >> 2, rest = depth & 3;
+  const int16_t* const cend = cols + groups * 4;
+  const int32_t k2 = f->k2;
+  const int8_t* w = weights;
+  int32_t oc = 0;
+  for (; oc + 2 <= out_c; oc += 2) {
+    int32_t a0 = q->bias[oc] * 2, a1 = q->bias[oc + 1] * 2;
+    const int8_t* w0 = w;
+    const int8_t* w1 = w + depth;
+    tn_g21_run(cols, cend, &w0, &w1, &a0, &a1);
+    for (int32_t r = 0; r < rest; ++r) {
+      a0 += cend[r] * w0[r];
+      a1 += cend[r] * w1[r];
+    }
+    w = w1 + rest;
+    const int32_t r0 = ~q->shift[oc], r1 = ~q->shift[oc + 1];
+    const int32_t y0 = tn_rqf_pre(a0, q->multiplier[oc], tn_rqf_c(k2, r0), r0);
+    const int32_t y1 = tn_rqf_pre(a1, q->multiplier[oc + 1], tn_rqf_c(k2, r1), r1);
+    out[oc] = tn_rqf_out(f, y0, full);
+    out[oc + 1] = tn_rqf_out(f, y1, full);
+  }
+  if (oc < out_c) {
+    int32_t a0 = q->bias[oc] * 2;
+    const int16_t* c = cols;
+    for (; c != cend; c += 4, w += 4) {
+      const uint32_t u = tn_read_u32(w);
+      a0 = tn_smlad(tn_sxtb16(u), tn_read_u32(c), a0);
+      a0 = tn_smlad(tn_sxtb16_ror8(u), tn_read_u32(c + 2), a0);
+    }
+    for (int32_t r = 0; r < rest; ++r) a0 += cend[r] * w[r];
+    const int32_t r0 = ~q->shift[oc];
+    out[oc] = tn_rqf_out(f, tn_rqf_pre(a0, q->multiplier[oc], tn_rqf_c(k2, r0), r0), full);
+  }
+}
+
+void tn_gemm1_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth,
+                          const tn_requant* q, const tn_rqf* f, const int16_t* cols,
+                          int8_t* out) {
+  tn_gemm1_body(weights, out_c, depth, q, f, cols, out, f->full);
+}
+
+#if defined(TN_ARM_DSP_ASM)
+static void tn_pw_job_init(tn_pw_job* j, const int8_t* weights, int32_t out_c, int32_t depth,
+                           const tn_requant* q, const tn_rqf* f, const int16_t* cols,
+                           int32_t cout) {
+  const int32_t groups = depth >> 2, rest = depth & 3, pairs = out_c >> 1;
+  j->k2 = f->k2;
+  j->cout = cout;
+  j->cols = cols;
+  j->cend = cols + groups * 8;
+  j->depth = depth;
+  j->weights = weights;
+  j->variant = rest == 3 ? 3 : groups == 2 ? 0 : groups == 4 ? 1 : 2;
+  j->bias0 = q->bias;
+  j->mult0 = q->multiplier;
+  j->shift0 = q->shift;
+  j->offset2 = tn_pack16(2 * q->input_offset, 2 * q->input_offset);
+  j->span2 = 2 * pairs;
+  j->entry = 0;
+  j->loop_entry = 0;
+  j->conv = 0;
+  j->rowstride = 0;
+  j->pstep = 0;
+}
+
+/* The plan: the asm job, then what the odd channel needs. */
+typedef struct {
+  tn_pw_job job;
+  const int8_t* weights;
+  const tn_requant* q;
+  const tn_rqf* f;
+  const int16_t* cols;
+  int32_t out_c, depth, asm_ok, cout;
+} tn_gemm_plan_impl;
+
+typedef char tn_gemm_plan_size_check[sizeof(tn_gemm_plan) >= sizeof(tn_gemm_plan_impl) ? 1 : -1];
+
+int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, int32_t depth,
+                      const tn_requant* q, const tn_rqf* f, const int16_t* cols, int32_t cout) {
+  tn_gemm_plan_impl* p = (tn_gemm_plan_impl*)(void*)plan;
+  const int32_t groups = depth >> 2, rest = depth & 3;
+  p->weights = weights;
+  p->q = q;
+  p->f = f;
+  p->cols = cols;
+  p->out_c = out_c;
+  p->depth = depth;
+  p->cout = cout;
+  p->asm_ok = f->full && (rest == 0 ? groups >= 2 : rest == 3 && groups >= 3) && out_c >= 2;
+  if (p->asm_ok) {
+    tn_pw_job_init(&p->job, weights, out_c, depth, q, f, cols, cout);
+    p->job.input = 0;
+    p->job.pixel_pairs = 1;
+  }
+  return p->asm_ok;
+}
+
+int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
+                       int32_t rowstride, int8_t* out0) {
+  tn_gemm_plan_impl* p = (tn_gemm_plan_impl*)(void*)plan;
+  if (!p->asm_ok || (p->out_c & 1) != 0 || p->depth != 27 || pairs <= 0) return 0;
+  p->job.input = patch0;
+  p->job.pixel_pairs = pairs;
+  p->job.out0 = out0;
+  p->job.conv = 1;
+  p->job.rowstride = rowstride;
+  p->job.pstep = pstep;
+  tn_pw_tiles_asm(&p->job);
+  p->job.input = 0;
+  p->job.pixel_pairs = 1;
+  p->job.conv = 0;
+  return 1;
+}
+
+void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0) {
+  tn_gemm_plan_impl* p = (tn_gemm_plan_impl*)(void*)plan;
+  p->job.out0 = out0;
+  tn_pw_tiles_asm(&p->job);
+  if (p->out_c & 1) {
+    tn_gemm_fast_body(p->weights, p->out_c - 1, p->out_c, p->depth, p->q, p->f, p->cols, out0,
+                      out0 + p->cout, 1, 1);
+  }
+}
+#else
+int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, int32_t depth,
+                      const tn_requant* q, const tn_rqf* f, const int16_t* cols, int32_t cout) {
+  (void)plan, (void)weights, (void)out_c, (void)depth, (void)q, (void)f, (void)cols, (void)cout;
+  return 0;
+}
+
+void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0) { (void)plan, (void)out0; }
+
+int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
+                       int32_t rowstride, int8_t* out0) {
+  (void)plan, (void)patch0, (void)pairs, (void)pstep, (void)rowstride, (void)out0;
+  return 0;
+}
+#endif
+
+int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8_t* weights,
+                            int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
+                            int16_t* cols, int8_t* output) {
+#if defined(TN_ARM_DSP_ASM)
+  if (!f->full || (depth & 3) != 0 || depth < 8 || (out_c & 1) != 0 || pixel_pairs <= 0) return 0;
+  tn_pw_job j;
+  tn_pw_job_init(&j, weights, out_c, depth, q, f, cols, out_c);
+  j.input = input;
+  j.pixel_pairs = pixel_pairs;
+  j.out0 = output;
+  tn_pw_tiles_asm(&j);
+  return 1;
+#else
+  (void)input, (void)pixel_pairs, (void)weights, (void)out_c, (void)depth, (void)q, (void)f;
+  (void)cols, (void)output;
+  return 0;
+#endif
+}
+
+void tn_gemm_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const tn_requant* q,
+                         const tn_rqf* f, const int16_t* cols, int8_t* out0, int8_t* out1) {
+  if (f->full) {
+    if (out1 != 0) {
+      int32_t oc = 0;
+#if defined(TN_ARM_DSP_ASM)
+      const int32_t groups = depth >> 2, pairs = out_c >> 1;
+      const int32_t rest = depth & 3;
+      if ((rest == 0 ? groups >= 2 : rest == 3 && groups >= 3) && pairs > 0) {
+        tn_pw_job j;
+        tn_pw_job_init(&j, weights, out_c, depth, q, f, cols, (int32_t)(out1 - out0));
+        j.input = 0;
+        j.pixel_pairs = 1;
+        j.out0 = out0;
+        tn_pw_tiles_asm(&j);
+        oc = 2 * pairs;
+        if (oc == out_c) return;
+      }
+#endif
+      tn_gemm_fast_body(weights, oc, out_c, depth, q, f, cols, out0, out1, 1, 1);
+      return;
+    }
+  }
+  tn_gemm_fast_body(weights, 0, out_c, depth, q, f, cols, out0, out1, f->full, out1 != 0);
+}
+
 #else /* portable */
 
 void tn_widen_column(const int8_t* src, int32_t n, int32_t offset, int16_t* cols, int32_t depth,
@@ -169,6 +1069,112 @@ void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const t
     out0[oc] = tn_requant_out(acc0, m0, s0, &o);
     if (out1 != 0) out1[oc] = tn_requant_out(acc1, m0, s0, &o);
   }
+}
+
+
+void tn_widen_pair2(const int8_t* a, const int8_t* b, int32_t depth, int32_t offset,
+                    int16_t* cols) {
+  for (int32_t k = 0; k < depth; ++k) {
+    cols[k] = (int16_t)(2 * (a[k] + offset));
+    cols[depth + k] = (int16_t)(2 * (b[k] + offset));
+  }
+}
+
+TN_ALWAYS_INLINE void tn_gemm_fast_body(const int8_t* weights, int32_t out_c, int32_t depth,
+                                        const tn_requant* q, const tn_rqf* f, const int16_t* cols,
+                                        int8_t* out0, int8_t* out1, const int full) {
+  const int16_t* col0 = cols;
+  const int16_t* col1 = cols + depth;
+  const int32_t k2 = f->k2;
+  int32_t oc = 0;
+  for (; oc + 2 <= out_c; oc += 2) {
+    const int8_t* w0 = weights + oc * depth;
+    const int8_t* w1 = w0 + depth;
+    int32_t acc00 = q->bias[oc] * 2, acc01 = acc00;
+    int32_t acc10 = q->bias[oc + 1] * 2, acc11 = acc10;
+    for (int32_t k = 0; k < depth; ++k) {
+      const int32_t a = col0[k], b = col1[k], u = w0[k], v = w1[k];
+      acc00 += a * u;
+      acc01 += b * u;
+      acc10 += a * v;
+      acc11 += b * v;
+    }
+    const int32_t m0 = q->multiplier[oc], m1 = q->multiplier[oc + 1];
+    const int32_t r0 = ~q->shift[oc], r1 = ~q->shift[oc + 1];
+    const int32_t c0 = tn_rqf_c(k2, r0), c1 = tn_rqf_c(k2, r1);
+    const int8_t y00 = tn_rqf_out(f, tn_rqf_pre(acc00, m0, c0, r0), full);
+    const int8_t y10 = tn_rqf_out(f, tn_rqf_pre(acc10, m1, c1, r1), full);
+    out0[oc] = y00;
+    out0[oc + 1] = y10;
+    if (out1 != 0) {
+      const int8_t y01 = tn_rqf_out(f, tn_rqf_pre(acc01, m0, c0, r0), full);
+      const int8_t y11 = tn_rqf_out(f, tn_rqf_pre(acc11, m1, c1, r1), full);
+      out1[oc] = y01;
+      out1[oc + 1] = y11;
+    }
+  }
+  if (oc < out_c) {
+    const int8_t* w0 = weights + oc * depth;
+    int32_t acc0 = q->bias[oc] * 2, acc1 = acc0;
+    for (int32_t k = 0; k < depth; ++k) {
+      acc0 += col0[k] * w0[k];
+      acc1 += col1[k] * w0[k];
+    }
+    const int32_t m0 = q->multiplier[oc], r0 = ~q->shift[oc], c0 = tn_rqf_c(k2, r0);
+    out0[oc] = tn_rqf_out(f, tn_rqf_pre(acc0, m0, c0, r0), full);
+    if (out1 != 0) out1[oc] = tn_rqf_out(f, tn_rqf_pre(acc1, m0, c0, r0), full);
+  }
+}
+
+void tn_gemm_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const tn_requant* q,
+                         const tn_rqf* f, const int16_t* cols, int8_t* out0, int8_t* out1) {
+  if (f->full) {
+    tn_gemm_fast_body(weights, out_c, depth, q, f, cols, out0, out1, 1);
+  } else {
+    tn_gemm_fast_body(weights, out_c, depth, q, f, cols, out0, out1, 0);
+  }
+}
+
+
+void tn_widen_one2(const int8_t* a, int32_t depth, int32_t offset, int16_t* cols) {
+  for (int32_t k = 0; k < depth; ++k) cols[k] = (int16_t)(2 * (a[k] + offset));
+}
+
+void tn_gemm1_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth,
+                          const tn_requant* q, const tn_rqf* f, const int16_t* cols,
+                          int8_t* out) {
+  for (int32_t oc = 0; oc < out_c; ++oc) {
+    const int8_t* w = weights + oc * depth;
+    int32_t acc = q->bias[oc] * 2;
+    for (int32_t k = 0; k < depth; ++k) acc += cols[k] * w[k];
+    const int32_t r = ~q->shift[oc];
+    out[oc] = tn_rqf_out(f, tn_rqf_pre(acc, q->multiplier[oc], tn_rqf_c(f->k2, r), r), f->full);
+  }
+}
+
+
+int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8_t* weights,
+                            int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
+                            int16_t* cols, int8_t* output) {
+  (void)input, (void)pixel_pairs, (void)weights, (void)out_c, (void)depth, (void)q, (void)f;
+  (void)cols, (void)output;
+  return 0;
+}
+
+
+int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, int32_t depth,
+                      const tn_requant* q, const tn_rqf* f, const int16_t* cols, int32_t cout) {
+  (void)plan, (void)weights, (void)out_c, (void)depth, (void)q, (void)f, (void)cols, (void)cout;
+  return 0;
+}
+
+void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0) { (void)plan, (void)out0; }
+
+
+int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
+                       int32_t rowstride, int8_t* out0) {
+  (void)plan, (void)patch0, (void)pairs, (void)pstep, (void)rowstride, (void)out0;
+  return 0;
 }
 
 #endif /* TN_USE_DSP */

@@ -1,7 +1,9 @@
 /*
- * Private: what the optimised kernels share. The inline requantisation (it runs
- * once per output, so its common case is a few instructions and no call) and
- * the im2col GEMM core that pointwise and conv2d both run.
+ * Private: what the optimised kernels share. The inline requantisations (they
+ * run once per output, so their common case is a few instructions and no
+ * call): TFLite's with a short path (tn_rq_*, the general paths) and the fast
+ * one the optimised paths use when a layer's parameters allow it (tn_rqf_*);
+ * and the im2col GEMM cores that pointwise and conv2d both run.
  */
 #ifndef TN_INTERNAL_H
 #define TN_INTERNAL_H
@@ -77,6 +79,68 @@ TN_ALWAYS_INLINE int8_t tn_clamp_s8(int32_t y, int32_t act_min, int32_t act_max)
   return (int8_t)y;
 }
 
+/* ---- the fast requantisation (tn_rqf): ~5 instructions per output
+ *
+ * For a layer whose parameters pass tn_rqf_init (every channel: multiplier
+ * m >= 0, shift in [-22, -1], |bias| < 2^28; and every accumulator's sum of
+ * products below 2^28 in magnitude, so |acc| < 2^29), with r = -shift and
+ * A = 2 * acc (exact: |A| < 2^30):
+ *
+ *   y = ((SMMLAR(A, m, C + (A >> 31)) >> (r - 1)) >> 1) + (clamp)
+ *   C = (2K + 1) << (r - 1),  K = output_offset (SSAT mode, the activation
+ *       range is all of int8) or output_offset - act_min (USAT mode)
+ *
+ * equals TFLite's MultiplyByQuantizedMultiplier(acc, m, shift) + K, clamped:
+ *
+ * 1. SaturatingRoundingDoublingHighMul(acc, m) = floor((acc*m + 2^30) / 2^31)
+ *    for every acc, m but INT32_MIN * INT32_MIN: gemmlowp's nudge for a
+ *    negative product, 1 - 2^30 with a division truncating toward zero, is
+ *    ceil((p + 1 - 2^30) / 2^31) = floor((p + 2^30) / 2^31) for integer p.
+ *    SMMULR(A, m) = floor((2*acc*m + 2^31) / 2^32) is the same number x, and
+ *    SMMLAR adds its accumulator operand to it.
+ * 2. RoundingDivideByPOT(x, r) = (x + 2^(r-1) - [x < 0]) >> r for r >= 1
+ *    (round half away from zero, arithmetic shift = floor). With m >= 0,
+ *    x < 0 implies acc < 0, and acc < 0 implies x <= 0; where x = 0 both
+ *    corrections give (2^(r-1) - [.]) >> r = 0. So [x < 0] may be [A < 0],
+ *    which is -(A >> 31), known before the multiply.
+ * 3. K * 2^r added before the shift is K added after it (a multiple of 2^r
+ *    commutes with floor), and (v >> (r-1)) >> 1 = v >> r.
+ * 4. No step wraps: |x| <= |acc| + 1 < 2^29 + 1, |C| < 511 * 2^21 < 2^30.
+ *
+ * SSAT #8 (its ASR #1 is step 3's last shift) then clamps to int8, which is
+ * the activation range in SSAT mode; USAT mode clamps to [0, 255] first, then
+ * to act_max - act_min, and adds act_min back. The tests sweep ties at every
+ * shift, both signs, and the boundaries of every condition. */
+typedef struct {
+  int32_t k2;       /* 2K + 1 */
+  int32_t act_min;  /* USAT mode: added back after the clamp */
+  int32_t range;    /* USAT mode: act_max - act_min */
+  int32_t full;     /* SSAT mode: the activation range is [-128, 127] */
+} tn_rqf;
+
+/* 1 (and f filled) when the fast requantisation is exact for channels
+ * [0, channels) of q and accumulators whose sum of products (bias excluded)
+ * is at most max_abs_sum in magnitude; 0 otherwise (also for a NULL bias). */
+int tn_rqf_init(tn_rqf* f, const tn_requant* q, int32_t channels, int64_t max_abs_sum);
+
+/* Per channel: C of the formula, and r - 1 = ~shift. */
+TN_ALWAYS_INLINE int32_t tn_rqf_c(int32_t k2, int32_t rm) {
+  return (int32_t)((uint32_t)k2 << rm);
+}
+
+/* The doubled accumulator through SMMLAR and the first shift. */
+TN_ALWAYS_INLINE int32_t tn_rqf_pre(int32_t acc2, int32_t m, int32_t c, int32_t rm) {
+  return tn_smmlar(acc2, m, c + (acc2 >> 31)) >> rm;
+}
+
+/* The last shift and the clamp; `full` a compile-time constant. */
+TN_ALWAYS_INLINE int8_t tn_rqf_out(const tn_rqf* f, int32_t pre, int full) {
+  if (full) return (int8_t)tn_ssat8_asr1(pre);
+  int32_t y = tn_usat8_asr1(pre);
+  y = y > f->range ? f->range : y;
+  return (int8_t)(y + f->act_min);
+}
+
 /* The output side of a tn_requant, copied into locals once per kernel call:
  * every int8 store may alias anything, so fields read through the pointer
  * would be reloaded after each output. */
@@ -128,6 +192,46 @@ TN_ALWAYS_INLINE int32_t tn_bias(const tn_requant* q, int32_t oc) {
 void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const tn_requant* q,
                     const int16_t* cols, int8_t* out0, int8_t* out1);
 
+/* The same product with the fast requantisation (f from tn_rqf_init for q and
+ * this depth) and doubled columns: col_px[k] = 2 * (x + input_offset), in
+ * the fast layout (tn_gemm.c: like the above but a 3-rest of its own). The
+ * DSP build needs cols 4-byte aligned. */
+void tn_gemm_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const tn_requant* q,
+                         const tn_rqf* f, const int16_t* cols, int8_t* out0, int8_t* out1);
+
+/* A prepared tn_gemm_fast_s8_s16 for many pixel pairs of the same layer
+ * (conv2d): init once (1 where the Arm asm applies: SSAT mode, depth 4g with
+ * g >= 2 or 4g + 3 with g >= 3, out_c >= 2; 0 elsewhere, and always off Arm),
+ * then run per pixel pair with both columns widened into `cols` and out1 at
+ * out0 + cout. */
+typedef struct {
+  uint32_t opaque[40];
+} tn_gemm_plan;
+int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, int32_t depth,
+                      const tn_requant* q, const tn_rqf* f, const int16_t* cols, int32_t cout);
+void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0);
+/* Conv2d 3x3x3 (depth 27, even out_c): `pairs` pixel pairs whose patches
+ * need no padding, pixel i's patch rows at patch0 + i * pstep + r * rowstride
+ * (9 bytes each), outputs from out0 on; the asm widens them itself. 0 where
+ * it does not apply (nothing written). */
+int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
+                       int32_t rowstride, int8_t* out0);
+
+/* Pointwise's pixel pairs [0, pixel_pairs) all at once (input: pixel 0;
+ * output: its first output) where the Arm asm handles the whole layer (SSAT
+ * mode, depth a multiple of 4 and >= 8, even out_c); 0 when it does not
+ * (then nothing was written), always 0 off Arm. */
+int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8_t* weights,
+                            int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
+                            int16_t* cols, int8_t* output);
+
+/* One pixel's product: cols from tn_widen_one2 (2 * (x + input_offset); DSP
+ * layout per group of 4 (even pair, odd pair), then the rest). */
+void tn_widen_one2(const int8_t* a, int32_t depth, int32_t offset, int16_t* cols);
+void tn_gemm1_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth,
+                          const tn_requant* q, const tn_rqf* f, const int16_t* cols,
+                          int8_t* out);
+
 /* Index of element k of pixel `px` (0 or 1) in the layout above. */
 TN_ALWAYS_INLINE int32_t tn_col_index(int32_t depth, int32_t px, int32_t k) {
 #if defined(TN_USE_DSP)
@@ -144,6 +248,11 @@ TN_ALWAYS_INLINE int32_t tn_col_index(int32_t depth, int32_t px, int32_t k) {
  * groups of 4 starting at a multiple of 4 take the SXTAB16 path. */
 void tn_widen_column(const int8_t* src, int32_t n, int32_t offset, int16_t* cols, int32_t depth,
                      int32_t px, int32_t k0);
+
+/* Both columns of a pixel pair at once (the whole depth, doubled values) in
+ * the fast layout, for tn_gemm_fast_s8_s16 and tn_gemm_plan_run. */
+void tn_widen_pair2(const int8_t* a, const int8_t* b, int32_t depth, int32_t offset,
+                    int16_t* cols);
 
 /* Argument checks shared by the reference and the optimised kernels, so both
  * return the same status for the same parameters. */

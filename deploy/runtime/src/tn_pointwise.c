@@ -1,6 +1,10 @@
 /* Pointwise (1 x 1) convolution: the input is already a matrix (pixels x in.c),
  * so each pair of pixels is widened into the scratch columns and handed to the
- * GEMM core; no im2col. */
+ * GEMM core; no im2col. The fast path (tn_rqf parameters, a word-aligned
+ * scratch) gives the Arm asm the whole layer at once where it applies (SSAT
+ * mode, in.c a multiple of 4 and >= 8, even out.c), else runs pixel pairs
+ * through the fast GEMM core; an odd pixel count's last pixel takes the
+ * one-pixel core. Other parameters take the general path. */
 #include "tn_internal.h"
 
 int32_t tn_pointwise_s8_get_buffer_size(const tn_pointwise_params* p) {
@@ -15,6 +19,26 @@ tn_status tn_pointwise_s8(const tn_pointwise_params* p, const int8_t* input, int
   if (scratch == 0) return TN_ERROR_SCRATCH;
   const int32_t pixels = p->in.h * p->in.w, cin = p->in.c, cout = p->out.c;
   const int32_t offset = p->q.input_offset;
+  tn_rqf f;
+  if (((uintptr_t)scratch & 3) == 0 && tn_rqf_init(&f, &p->q, cout, (int64_t)cin * 255 * 128)) {
+    int32_t px = 0;
+    if (tn_pointwise_fast_layer(input, pixels >> 1, p->weights, cout, cin, &p->q, &f, scratch,
+                                output)) {
+      px = pixels & ~1;
+    }
+    for (; px + 2 <= pixels; px += 2) {
+      const int8_t* a = input + px * cin;
+      tn_widen_pair2(a, a + cin, cin, offset, scratch);
+      tn_gemm_fast_s8_s16(p->weights, cout, cin, &p->q, &f, scratch, output + px * cout,
+                          output + (px + 1) * cout);
+    }
+    if (px < pixels) {
+      const int8_t* a = input + px * cin;
+      tn_widen_one2(a, cin, offset, scratch);
+      tn_gemm1_fast_s8_s16(p->weights, cout, cin, &p->q, &f, scratch, output + px * cout);
+    }
+    return TN_OK;
+  }
   int32_t px = 0;
   for (; px + 2 <= pixels; px += 2) {
     const int8_t* a = input + px * cin;
