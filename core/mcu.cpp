@@ -83,7 +83,8 @@ McuTarget parse_mcu(const Document& doc) {
     o.per_output = get_number_or(doc, c, p, "per_output", 0);
     o.per_input = get_number_or(doc, c, p, "per_input", 0);
     o.per_op = get_number_or(doc, c, p, "per_op", 0);
-    for (const char* key : {"per_mac", "per_output", "per_input", "per_op"}) {
+    o.per_channel = get_number_or(doc, c, p, "per_channel", 0);
+    for (const char* key : {"per_mac", "per_output", "per_input", "per_channel", "per_op"}) {
       if (get_number_or(doc, c, p, key, 0) < 0) doc.fail(child(p, key), "must not be negative");
     }
   }

@@ -14,13 +14,16 @@
 namespace tinynas {
 
 // Latency model of one op kind: cycles = per_mac * MACs + per_output * output
-// elements + per_input * input elements + per_op. Fitted to measurements by
+// elements + per_input * input elements + per_channel * output channels +
+// per_op, on the figures evaluator/cost_model.h's latency_features() gives
+// (MACs there are the ones the kernel executes). Fitted to measurements by
 // `tinynas calibrate`; until then the YAML says `fitted: false`.
 struct OpLatencyCoeffs {
   double per_mac = 0;
   double per_output = 0;
   double per_input = 0;
   double per_op = 0;
+  double per_channel = 0;  // per output channel (the kernels' per-channel setup)
 };
 
 struct McuTarget {

@@ -73,7 +73,7 @@ std::string replace_latency_block(const std::string& text, const LatencyBlock& b
                                   const std::string& name) {
   for (int k = 0; k < kNumOpKinds; ++k) {
     const OpLatencyCoeffs& c = block.coeffs[static_cast<size_t>(k)];
-    for (double v : {c.per_mac, c.per_output, c.per_input, c.per_op})
+    for (double v : {c.per_mac, c.per_output, c.per_input, c.per_channel, c.per_op})
       if (!std::isfinite(v) || v < 0)
         throw Error(name + ": refusing to write latency coefficient " + std::to_string(v) +
                     " for " + op_kind_name(static_cast<OpKind>(k)) + " (must be finite and >= 0)");
@@ -147,6 +147,7 @@ std::string replace_latency_block(const std::string& text, const LatencyBlock& b
            ": {per_mac: " + format_coefficient(c.per_mac) +
            ", per_output: " + format_coefficient(c.per_output) +
            ", per_input: " + format_coefficient(c.per_input) +
+           ", per_channel: " + format_coefficient(c.per_channel) +
            ", per_op: " + format_coefficient(c.per_op) + "}";
     // The block's last line keeps the terminator the file had there (none at
     // the end of a file without a final newline).
@@ -186,7 +187,7 @@ void write_mcu_latency(const std::string& path, const LatencyBlock& block) {
     const OpLatencyCoeffs& a = after.latency[static_cast<size_t>(k)];
     const OpLatencyCoeffs& b = block.coeffs[static_cast<size_t>(k)];
     same = same && a.per_mac == b.per_mac && a.per_output == b.per_output &&
-           a.per_input == b.per_input && a.per_op == b.per_op;
+           a.per_input == b.per_input && a.per_channel == b.per_channel && a.per_op == b.per_op;
   }
   if (!same)
     throw Error(

@@ -9,8 +9,8 @@
 //   latency:
 //     # <comment lines>
 //     fitted: true
-//     conv2d: {per_mac: 4.1, per_output: 0, per_input: 0.52, per_op: 812}
-//     ...  (every op kind, all four coefficients)
+//     conv2d: {per_mac: 4.1, per_output: 0, per_input: 0.52, per_channel: 30, per_op: 812}
+//     ...  (every op kind, all five coefficients)
 //
 // indented like the block it replaces. The file's own key line is kept when
 // it carries no inline value (a trailing comment survives).

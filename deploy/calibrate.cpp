@@ -298,9 +298,11 @@ LatencyMeasurements measure_latency(const CalibrateOptions& o) {
     for (const json& op : report.at("ops")) {
       OpSample s;
       s.kind = parse_kind(op.at("kind").get<std::string>());
-      s.macs = op.at("macs").get<int64_t>();
+      s.macs = op.contains("latency_macs") ? op.at("latency_macs").get<int64_t>()
+                                            : op.at("macs").get<int64_t>();
       s.inputs = op.at("inputs").get<int64_t>();
       s.outputs = op.at("outputs").get<int64_t>();
+      s.channels = op.value("channels", int64_t{0});
       s.measured = op.at(unit).get<double>();
       s.network = n.index;
       s.index = op.at("index").get<int32_t>();

@@ -205,12 +205,15 @@ json deploy_model(const DeployOptions& o) {
       json ops = json::array();
       for (size_t i = 0; i < q.graph.ops.size(); ++i) {
         const Op& op = q.graph.ops[i];
+        // The latency model's figures (evaluator/cost_model.h): what calibrate fits on.
+        const OpLatencyFeatures f = latency_features(q.graph, op, mcu);
         ops.push_back({{"index", i},
                        {"kind", op_kind_name(op.kind)},
                        {"macs", op.macs},
-                       {"inputs", q.graph.tensors[op.input].shape.elements() +
-                                      (op.input2 >= 0 ? q.graph.tensors[op.input2].shape.elements() : 0)},
-                       {"outputs", q.graph.tensors[op.output].shape.elements()},
+                       {"latency_macs", f.macs},
+                       {"inputs", f.inputs},
+                       {"outputs", f.outputs},
+                       {"channels", f.channels},
                        {br.unit, br.op_measured[i]},
                        {"predicted_cycles", op_cycles(q.graph, op, mcu)}});
       }

@@ -1,5 +1,6 @@
 #include "evaluator/cost_model.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/memory_planner.h"
@@ -12,13 +13,39 @@ inline int64_t align4(int64_t v) { return (v + 3) & ~int64_t{3}; }
 
 }  // namespace
 
+int32_t depthwise_executed_kernel(const TensorShape& in, const TensorShape& out, int32_t kernel,
+                                  int32_t stride, int32_t padding) {
+  // tn_depthwise_fast's rule, line for line.
+  if (stride != 1 || (kernel != 3 && kernel != 5 && kernel != 7)) return kernel;
+  const int32_t lo_y = padding - (out.h - 1), hi_y = padding + in.h - 1;
+  const int32_t lo_x = padding - (out.w - 1), hi_x = padding + in.w - 1;
+  const int32_t lo = std::min(lo_y, lo_x);
+  const int32_t hi = std::min(std::max(hi_y, hi_x), kernel - 1);
+  if (lo > 0 && hi == kernel - 1 - lo && hi - lo + 1 >= 3) return hi - lo + 1;
+  return kernel;
+}
+
+OpLatencyFeatures latency_features(const OpGraph& g, const Op& op, const McuTarget& mcu) {
+  OpLatencyFeatures f;
+  const TensorShape& in = g.tensors[op.input].shape;
+  const TensorShape& out = g.tensors[op.output].shape;
+  f.inputs = in.elements();
+  if (op.input2 >= 0) f.inputs += g.tensors[op.input2].shape.elements();
+  f.outputs = out.elements();
+  f.channels = out.c;
+  f.macs = op.macs;
+  if (op.kind == OpKind::kDepthwiseConv2d && mcu.dsp) {
+    const int64_t k = depthwise_executed_kernel(in, out, op.kernel, op.stride, op.padding);
+    if (k != op.kernel) f.macs = f.outputs * k * k;
+  }
+  return f;
+}
+
 double op_cycles(const OpGraph& g, const Op& op, const McuTarget& mcu) {
-  const OpLatencyCoeffs& c = mcu.latency[static_cast<int>(op.kind)];
-  int64_t inputs = g.tensors[op.input].shape.elements();
-  if (op.input2 >= 0) inputs += g.tensors[op.input2].shape.elements();
-  const int64_t outputs = g.tensors[op.output].shape.elements();
-  return c.per_mac * static_cast<double>(op.macs) + c.per_output * static_cast<double>(outputs) +
-         c.per_input * static_cast<double>(inputs) + c.per_op;
+  const OpLatencyFeatures f = latency_features(g, op, mcu);
+  return latency_cycles(mcu.latency[static_cast<int>(op.kind)], static_cast<double>(f.macs),
+                        static_cast<double>(f.outputs), static_cast<double>(f.inputs),
+                        static_cast<double>(f.channels));
 }
 
 CostReport estimate_cost(const OpGraph& g, int64_t arena_bytes, const McuTarget& mcu,

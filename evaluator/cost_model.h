@@ -11,7 +11,9 @@
 //        + the MCU's reserved flash (startup, libc, harness)
 // SRAM   = the planner's arena (activations + shared scratch) + the MCU's
 //          reserved SRAM (stack, runtime statics)
-// latency = sum over ops of the MCU's per-op-kind cycle model / clock.
+// latency = sum over ops of the MCU's per-op-kind cycle model / clock:
+//          per_mac * MACs executed + per_output * outputs + per_input * inputs
+//          + per_channel * output channels + per_op (latency_features()).
 //
 // Cost: one evaluation is a lowering and a greedy plan, a few microseconds;
 // the thread-local workspaces make it allocation-free in steady state.
@@ -56,6 +58,38 @@ CostReport estimate_cost(const ArchSpec& arch, const McuTarget& mcu, const Budge
 // Costs an already lowered graph whose arena is known (deploy reuses its plan).
 CostReport estimate_cost(const OpGraph& graph, int64_t arena_bytes, const McuTarget& mcu,
                          const Budget& budget);
+// The figures the latency model multiplies its coefficients with; op_cycles
+// and the calibration's rows (deploy's report.json, per op) both come from
+// here, so the fit and the model see the same numbers.
+// - macs: the MACs the kernel executes: op.macs, except for a depthwise conv
+//   on the DSP kernels' fast path (kernel 3/5/7, stride 1) on a map smaller
+//   than its kernel, which crops the kernel rows and columns that never meet
+//   a real input pixel (deploy/runtime/src/tn_depthwise.c): a 7x7 kernel on
+//   a 3x3 map runs as its central 5x5 (depthwise_executed_kernel).
+// - inputs: input elements (both operands of an add); outputs: output
+//   elements; channels: output channels.
+struct OpLatencyFeatures {
+  int64_t macs = 0;
+  int64_t inputs = 0;
+  int64_t outputs = 0;
+  int64_t channels = 0;
+};
+OpLatencyFeatures latency_features(const OpGraph& graph, const Op& op, const McuTarget& mcu);
+
+// The side of the square kernel a depthwise conv executes on the DSP fast
+// path (see above): `kernel`, or less on maps smaller than it (stride 1 only,
+// symmetric crops to at least 3). The portable kernels (no DSP) never crop.
+int32_t depthwise_executed_kernel(const TensorShape& in, const TensorShape& out, int32_t kernel,
+                                  int32_t stride, int32_t padding);
+
+// The latency model on one op's figures. evaluator/latency_fit.h's predict()
+// is this same expression.
+inline double latency_cycles(const OpLatencyCoeffs& c, double macs, double outputs, double inputs,
+                             double channels) {
+  return c.per_mac * macs + c.per_output * outputs + c.per_input * inputs +
+         c.per_channel * channels + c.per_op;
+}
+
 // Per-op cycles of the latency model (the calibration fits these coefficients).
 double op_cycles(const OpGraph& graph, const Op& op, const McuTarget& mcu);
 

@@ -8,6 +8,8 @@
 
 #include <Eigen/QR>
 
+#include "evaluator/cost_model.h"
+
 namespace tinynas::evaluator {
 namespace {
 
@@ -15,7 +17,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Features in the order the fit prefers to keep them when two are
 // proportional: MACs first (the dominant term), then the fixed cost.
-constexpr int kPreference[kNumFeatures] = {0, 3, 1, 2};
+constexpr int kPreference[kNumFeatures] = {0, 3, 1, 2, 4};
 
 // Least squares on the columns marked in `passive`; zero elsewhere.
 Eigen::VectorXd solve_passive(const Eigen::MatrixXd& a, const Eigen::VectorXd& b,
@@ -84,7 +86,7 @@ KindFit fit_kind(OpKind kind, const std::vector<const OpSample*>& rows,
   }
 
   // Which features the fit may use, in order of preference.
-  Eigen::Vector4d norm;
+  Eigen::Matrix<double, kNumFeatures, 1> norm;
   for (int j = 0; j < kNumFeatures; ++j) norm[j] = x.col(j).norm();
   std::vector<int> kept;
   std::string dropped;
@@ -162,13 +164,15 @@ const char* feature_name(int feature) {
       return "per_input";
     case 3:
       return "per_op";
+    case 4:
+      return "per_channel";
   }
   return "?";
 }
 
 std::array<double, kNumFeatures> features(const OpSample& s) {
   return {static_cast<double>(s.macs), static_cast<double>(s.outputs),
-          static_cast<double>(s.inputs), 1.0};
+          static_cast<double>(s.inputs), 1.0, static_cast<double>(s.channels)};
 }
 
 double coefficient(const OpLatencyCoeffs& c, int feature) {
@@ -179,6 +183,8 @@ double coefficient(const OpLatencyCoeffs& c, int feature) {
       return c.per_output;
     case 2:
       return c.per_input;
+    case 4:
+      return c.per_channel;
     default:
       return c.per_op;
   }
@@ -192,15 +198,17 @@ double& coefficient(OpLatencyCoeffs& c, int feature) {
       return c.per_output;
     case 2:
       return c.per_input;
+    case 4:
+      return c.per_channel;
     default:
       return c.per_op;
   }
 }
 
 double predict(const OpLatencyCoeffs& c, const OpSample& s) {
-  // The same expression, in the same order, as op_cycles.
-  return c.per_mac * static_cast<double>(s.macs) + c.per_output * static_cast<double>(s.outputs) +
-         c.per_input * static_cast<double>(s.inputs) + c.per_op;
+  // The same expression as op_cycles.
+  return latency_cycles(c, static_cast<double>(s.macs), static_cast<double>(s.outputs),
+                        static_cast<double>(s.inputs), static_cast<double>(s.channels));
 }
 
 bool LatencyFit::complete() const {
@@ -330,16 +338,17 @@ std::string format_kind_table(const LatencyFit& fit, const std::string& unit) {
   for (const KindFit& k : fit.kinds) total += k.measured_sum;
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof line, "  %-16s %5s %10s %10s %10s %10s %9s %9s %7s\n", "kind", "rows",
-                "per_mac", "per_output", "per_input", "per_op", "mean|err|", "max|err|", "share");
+  std::snprintf(line, sizeof line, "  %-16s %5s %10s %10s %10s %11s %10s %9s %9s %7s\n", "kind",
+                "rows", "per_mac", "per_output", "per_input", "per_channel", "per_op", "mean|err|",
+                "max|err|", "share");
   out += line;
   for (const KindFit& k : fit.kinds) {
     const std::string share = total > 0 ? fmt("%.1f%%", k.measured_sum / total * 100) : "-";
     if (k.fitted) {
-      std::snprintf(line, sizeof line, "  %-16s %5d %10s %10s %10s %10s %9s %9s %7s\n",
+      std::snprintf(line, sizeof line, "  %-16s %5d %10s %10s %10s %11s %10s %9s %9s %7s\n",
                     op_kind_name(k.kind), k.rows, coeff_cell(k.coeffs.per_mac).c_str(),
                     coeff_cell(k.coeffs.per_output).c_str(), coeff_cell(k.coeffs.per_input).c_str(),
-                    coeff_cell(k.coeffs.per_op).c_str(), pct_cell(k.mean_abs_pct_error).c_str(),
+                    coeff_cell(k.coeffs.per_channel).c_str(), coeff_cell(k.coeffs.per_op).c_str(), pct_cell(k.mean_abs_pct_error).c_str(),
                     pct_cell(k.max_abs_pct_error).c_str(), share.c_str());
     } else {
       std::snprintf(line, sizeof line, "  %-16s %5d  NOT FITTED: %s\n", op_kind_name(k.kind),
@@ -350,7 +359,8 @@ std::string format_kind_table(const LatencyFit& fit, const std::string& unit) {
   for (const KindFit& k : fit.kinds)
     if (k.fitted && !k.note.empty())
       out += "  " + std::string(op_kind_name(k.kind)) + ": " + k.note + "\n";
-  out += "  (coefficients in " + unit + " per MAC / output / input element / op; errors per op)\n";
+  out += "  (coefficients in " + unit +
+         " per MAC executed / output / input element / output channel / op; errors per op)\n";
   return out;
 }
 
@@ -358,13 +368,14 @@ nlohmann::json coeffs_to_json(const OpLatencyCoeffs& c) {
   return {{"per_mac", c.per_mac},
           {"per_output", c.per_output},
           {"per_input", c.per_input},
+          {"per_channel", c.per_channel},
           {"per_op", c.per_op}};
 }
 
 nlohmann::json sample_to_json(const OpSample& s) {
   return {{"network", s.network},  {"index", s.index},   {"kind", op_kind_name(s.kind)},
           {"macs", s.macs},        {"inputs", s.inputs}, {"outputs", s.outputs},
-          {"measured", s.measured}};
+          {"channels", s.channels}, {"measured", s.measured}};
 }
 
 nlohmann::json kind_fit_to_json(const KindFit& k) {

@@ -1,8 +1,10 @@
 // Fitting the cost model's latency coefficients to measured per-op counts.
 //
 // Per op kind the cost model predicts
-//   count = per_mac * MACs + per_output * outputs + per_input * inputs + per_op
-// (evaluator/cost_model.h, op_cycles). Given measured ops (from firmware built
+//   count = per_mac * MACs + per_output * outputs + per_input * inputs
+//         + per_channel * channels + per_op
+// (evaluator/cost_model.h, op_cycles, on latency_features(): MACs the kernel
+// executes, output channels). Given measured ops (from firmware built
 // with profiling, deploy/calibrate.h), fit_latency() finds, for each kind, the
 // non-negative coefficients with the least squared error:
 //
@@ -14,8 +16,9 @@
 // - a feature that is identically zero for the kind (MACs of add and avgpool)
 //   or proportional to a feature kept before it (add: inputs = 2 * outputs;
 //   the first conv: MACs = 27 * outputs; the classifier: outputs constant, so
-//   a multiple of per_op) is left at 0. The order of preference is per_mac,
-//   per_op, per_output, per_input;
+//   a multiple of per_op; average pooling: channels = outputs) is left at 0.
+//   The order of preference is per_mac, per_op, per_output, per_input,
+//   per_channel;
 // - with fewer rows than usable features only the first `rows` of them (in
 //   that order) are fitted;
 // - the rest is a Lawson-Hanson active-set NNLS on the remaining columns.
@@ -36,20 +39,22 @@
 
 namespace tinynas::evaluator {
 
-// One measured op.
+// One measured op, with the figures of latency_features().
 struct OpSample {
   OpKind kind = OpKind::kConv2d;
-  int64_t macs = 0;
+  int64_t macs = 0;     // MACs the kernel executes
   int64_t inputs = 0;   // input elements (both operands of an add)
   int64_t outputs = 0;  // output elements
   double measured = 0;  // instructions (QEMU) or cycles (a board)
   int32_t network = 0;  // index of the network it came from
   int32_t index = 0;    // op index within that network
+  int64_t channels = 0;  // output channels
 };
 
 // The features of the model, in OpLatencyCoeffs order.
-inline constexpr int kNumFeatures = 4;
-const char* feature_name(int feature);  // "per_mac", "per_output", "per_input", "per_op"
+inline constexpr int kNumFeatures = 5;
+// "per_mac", "per_output", "per_input", "per_op", "per_channel"
+const char* feature_name(int feature);
 std::array<double, kNumFeatures> features(const OpSample& sample);
 double coefficient(const OpLatencyCoeffs& c, int feature);
 double& coefficient(OpLatencyCoeffs& c, int feature);

@@ -58,6 +58,50 @@ TEST(CostModelTest, OnlyUsedKernelsCountAndWeightsAreAligned) {
   EXPECT_EQ(estimate_cost(a, mcu, budget_for(mcu)).weight_bytes % 4, 0);
 }
 
+TEST(CostModelTest, DepthwiseExecutedKernelFollowsTheRuntimesCrop) {
+  const auto sq = [](int32_t hw, int32_t c) { return TensorShape{hw, hw, c}; };
+  // Maps at least as large as the kernel's reach: no crop.
+  EXPECT_EQ(depthwise_executed_kernel(sq(10, 8), sq(10, 8), 7, 1, 3), 7);
+  EXPECT_EQ(depthwise_executed_kernel(sq(4, 8), sq(4, 8), 7, 1, 3), 7);
+  EXPECT_EQ(depthwise_executed_kernel(sq(3, 8), sq(3, 8), 3, 1, 1), 3);
+  // 7x7 and 5x5 on a 3x3 map run as 5x5; on a 2x2 map every kernel runs as 3x3.
+  EXPECT_EQ(depthwise_executed_kernel(sq(3, 8), sq(3, 8), 7, 1, 3), 5);
+  EXPECT_EQ(depthwise_executed_kernel(sq(3, 8), sq(3, 8), 5, 1, 2), 5);
+  EXPECT_EQ(depthwise_executed_kernel(sq(2, 8), sq(2, 8), 7, 1, 3), 3);
+  EXPECT_EQ(depthwise_executed_kernel(sq(2, 8), sq(2, 8), 5, 1, 2), 3);
+  EXPECT_EQ(depthwise_executed_kernel(sq(2, 8), sq(2, 8), 3, 1, 1), 3);
+  // 1x1 map: the crop would be 1, below 3, so the kernel runs whole.
+  EXPECT_EQ(depthwise_executed_kernel(sq(1, 8), sq(1, 8), 7, 1, 3), 7);
+  // Stride 2 never crops.
+  EXPECT_EQ(depthwise_executed_kernel(sq(3, 8), sq(2, 8), 7, 2, 3), 7);
+}
+
+TEST(CostModelTest, LatencyFeaturesAndPerChannelTerm) {
+  McuTarget mcu = simple_mcu();
+  mcu.dsp = true;
+  OpLatencyCoeffs& dw = mcu.latency[static_cast<int>(OpKind::kDepthwiseConv2d)];
+  dw = {1.5, 2, 3, 100, 200};
+  OpGraph g;
+  g.tensors.push_back({TensorShape{3, 3, 40}, 360});
+  g.tensors.push_back({TensorShape{3, 3, 40}, 360});
+  Op op;
+  op.kind = OpKind::kDepthwiseConv2d;
+  op.input = 0;
+  op.output = 1;
+  op.kernel = 7;
+  op.padding = 3;
+  op.macs = 9 * 40 * 49;
+  OpLatencyFeatures f = latency_features(g, op, mcu);
+  EXPECT_EQ(f.macs, 9 * 40 * 25);  // run as 5x5 on the DSP kernels
+  EXPECT_EQ(f.inputs, 360);
+  EXPECT_EQ(f.outputs, 360);
+  EXPECT_EQ(f.channels, 40);
+  EXPECT_DOUBLE_EQ(op_cycles(g, op, mcu), 1.5 * 9000 + 2 * 360 + 3 * 360 + 200 * 40 + 100);
+  EXPECT_DOUBLE_EQ(op_cycles(g, op, mcu), latency_cycles(dw, 9000, 360, 360, 40));
+  mcu.dsp = false;  // the portable kernels run the whole 7x7
+  EXPECT_EQ(latency_features(g, op, mcu).macs, 9 * 40 * 49);
+}
+
 TEST(CostModelTest, BudgetVerdicts) {
   const McuTarget mcu = simple_mcu();
   const CostReport c0 = estimate_cost(tiny_arch(), mcu, budget_for(mcu));

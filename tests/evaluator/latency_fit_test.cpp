@@ -50,15 +50,15 @@ std::vector<OpSample> synthetic_rows(const std::array<OpLatencyCoeffs, kNumOpKin
   std::vector<OpSample> rows;
   for (int n = 0; n < networks; ++n) {
     int32_t index = 0;
-    auto add = [&](OpKind kind, int64_t macs, int64_t inputs, int64_t outputs) {
-      OpSample s{kind, macs, inputs, outputs, 0, n, index++};
+    auto add = [&](OpKind kind, int64_t macs, int64_t inputs, int64_t outputs, int64_t channels) {
+      OpSample s{kind, macs, inputs, outputs, 0, n, index++, channels};
       s.measured = predict(truth[static_cast<size_t>(kind)], s) * (1 + rel_noise * noise(rng));
       rows.push_back(s);
     };
     const int64_t res = pick(rng, {48, 64, 80, 96, 112, 128});
     const int64_t c0 = pick(rng, {8, 16, 24, 32});
     add(OpKind::kConv2d, (res / 2) * (res / 2) * c0 * 27, res * res * 3,
-        (res / 2) * (res / 2) * c0);
+        (res / 2) * (res / 2) * c0, c0);
     int64_t hw = res / 2, c = c0;
     for (int b = 0; b < 12; ++b) {
       const int64_t stride = b % 3 == 0 ? 2 : 1;
@@ -66,17 +66,17 @@ std::vector<OpSample> synthetic_rows(const std::array<OpLatencyCoeffs, kNumOpKin
       const int64_t mid = c * pick(rng, {3, 4, 6});
       const int64_t out_hw = std::max<int64_t>(1, hw / stride);
       const int64_t cout = stride == 2 ? c + pick(rng, {8, 16}) : c;
-      add(OpKind::kPointwiseConv2d, hw * hw * c * mid, hw * hw * c, hw * hw * mid);
+      add(OpKind::kPointwiseConv2d, hw * hw * c * mid, hw * hw * c, hw * hw * mid, mid);
       add(OpKind::kDepthwiseConv2d, out_hw * out_hw * mid * k * k, hw * hw * mid,
-          out_hw * out_hw * mid);
+          out_hw * out_hw * mid, mid);
       add(OpKind::kPointwiseConv2d, out_hw * out_hw * mid * cout, out_hw * out_hw * mid,
-          out_hw * out_hw * cout);
-      if (stride == 1) add(OpKind::kAdd, 0, 2 * hw * hw * c, hw * hw * c);
+          out_hw * out_hw * cout, cout);
+      if (stride == 1) add(OpKind::kAdd, 0, 2 * hw * hw * c, hw * hw * c, c);
       hw = out_hw;
       c = cout;
     }
-    add(OpKind::kAvgPool, 0, hw * hw * c, c);
-    add(OpKind::kFullyConnected, c * 1000, c, 1000);
+    add(OpKind::kAvgPool, 0, hw * hw * c, c, c);
+    add(OpKind::kFullyConnected, c * 1000, c, 1000, 1000);
   }
   return rows;
 }
@@ -84,7 +84,7 @@ std::vector<OpSample> synthetic_rows(const std::array<OpLatencyCoeffs, kNumOpKin
 std::array<OpLatencyCoeffs, kNumOpKinds> true_coeffs() {
   std::array<OpLatencyCoeffs, kNumOpKinds> t{};
   t[kConv] = {2.8, 0, 50, 6000};
-  t[kDw] = {2.2, 20, 2.5, 1500};
+  t[kDw] = {2.2, 20, 2.5, 1500, 230};
   t[kPw] = {1.4, 35, 4.5, 2800};
   t[kAdd] = {0, 90, 0, 300};
   t[kPool] = {0, 23, 2.3, 75};
@@ -173,6 +173,7 @@ TEST(LatencyFit, RecoversKnownCoefficientsWithSmallNoise) {
       expect_near_rel(f.coeffs.per_output, t.per_output, 0.15, 0.5, kind + " per_output");
     if (k == kConv || k == kPool)
       expect_near_rel(f.coeffs.per_input, t.per_input, 0.1, 0.2, kind + " per_input");
+    if (k == kDw) expect_near_rel(f.coeffs.per_channel, t.per_channel, 0.25, 0, kind + " per_channel");
   }
   EXPECT_NEAR(fit.kinds[kFc].coeffs.per_op, truth[kFc].per_op, 0.05 * truth[kFc].per_op);
   EXPECT_NEAR(fit.kinds[kAdd].coeffs.per_op, truth[kAdd].per_op, 0.3 * truth[kAdd].per_op);
@@ -190,6 +191,10 @@ TEST(LatencyFit, ExactDataIsFitExactly) {
   EXPECT_NEAR(fit.kinds[kPw].coeffs.per_mac, 1.4, 1e-9);
   EXPECT_NEAR(fit.kinds[kPw].coeffs.per_op, 2800, 1e-5);
   EXPECT_NEAR(fit.kinds[kDw].coeffs.per_input, 2.5, 1e-9);
+  EXPECT_NEAR(fit.kinds[kDw].coeffs.per_channel, 230, 1e-6);
+  // Average pooling's channels are its outputs: per_channel is left at 0.
+  EXPECT_EQ(fit.kinds[kPool].coeffs.per_channel, 0);
+  EXPECT_FALSE(fit.kinds[kPool].used[4]);
 }
 
 TEST(LatencyFit, CoefficientsStayNonNegativeWhenTheTruthIsZero) {
@@ -364,7 +369,7 @@ std::pair<std::vector<std::string>, std::vector<std::string>> outside_latency(
 LatencyBlock fitted_block() {
   LatencyBlock b;
   b.coeffs[kConv] = {2.8544, 0, 51.577, 6479.3};
-  b.coeffs[kDw] = {2.1888, 21.94, 2.4333, 141330};
+  b.coeffs[kDw] = {2.1888, 21.94, 2.4333, 141330, 228.6};
   b.coeffs[kPw] = {1.3599, 36.889, 4.5169, 2809.1};
   b.coeffs[kAdd] = {0, 90.955, 0, 303.62};
   b.coeffs[kPool] = {0, 23.098, 2.2586, 7.4298e-05};
@@ -382,7 +387,6 @@ TEST_F(McuYamlTest, WriteBackKeepsEveryOtherLineAndReloads) {
   const std::string path = (dir_ / "f412.yaml").string();
   write_file_atomic(path, shipped_text);
   const McuTarget before = load_mcu(path);
-  EXPECT_FALSE(before.latency_fitted);
 
   const LatencyBlock block = fitted_block();
   write_mcu_latency(path, block);
@@ -402,7 +406,7 @@ TEST_F(McuYamlTest, WriteBackKeepsEveryOtherLineAndReloads) {
             std::string::npos)
       << written;
   EXPECT_NE(written.find("  depthwise: {per_mac: 2.1888, per_output: 21.94, per_input: 2.4333, "
-                         "per_op: 141330}\n"),
+                         "per_channel: 228.6, per_op: 141330}\n"),
             std::string::npos)
       << written;
 
@@ -415,6 +419,7 @@ TEST_F(McuYamlTest, WriteBackKeepsEveryOtherLineAndReloads) {
     EXPECT_EQ(a.per_output, b.per_output) << k;
     EXPECT_EQ(a.per_input, b.per_input) << k;
     EXPECT_EQ(a.per_op, b.per_op) << k;
+    EXPECT_EQ(a.per_channel, b.per_channel) << k;
   }
   EXPECT_EQ(after_mcu.name, before.name);
   EXPECT_EQ(after_mcu.clock_hz, before.clock_hz);
@@ -451,10 +456,12 @@ TEST_F(McuYamlTest, ReplacesOddlyShapedBlocks) {
   const std::string out = replace_latency_block(text, b, "t.yaml");
   EXPECT_TRUE(out.starts_with(
       "name: t\r\n# about latency\r\nlatency:   # the model\r\n    # x\r\n"
-      "    fitted: true\r\n    conv2d: {per_mac: 0, per_output: 0, per_input: 0, per_op: 0}\r\n"))
+      "    fitted: true\r\n    conv2d: {per_mac: 0, per_output: 0, per_input: 0, per_channel: 0, "
+      "per_op: 0}\r\n"))
       << out;
   EXPECT_TRUE(
-      out.ends_with("    fully_connected: {per_mac: 0, per_output: 0, per_input: 0, per_op: 0}\r\n"
+      out.ends_with("    fully_connected: {per_mac: 0, per_output: 0, per_input: 0, per_channel: 0, "
+                    "per_op: 0}\r\n"
                     "\r\n# after\r\nqemu: {machine: m}"))
       << out;
   EXPECT_EQ(out.find("# inside"), std::string::npos);
