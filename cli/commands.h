@@ -15,6 +15,8 @@ Command add_cost_command(CLI::App& app);
 Command add_space_command(CLI::App& app);
 Command add_deploy_command(CLI::App& app);
 Command add_calibrate_command(CLI::App& app);
+Command add_train_command(CLI::App& app);
+Command add_eval_command(CLI::App& app);
 
 // Exit statuses shared by the commands.
 inline constexpr int kExitOk = 0;

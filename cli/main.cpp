@@ -1,7 +1,19 @@
 // tinynas: find, train and ship neural networks for microcontrollers.
+//
+// train and eval (LibTorch) run in a second binary, tinynas-torch, built
+// beside this one: LibTorch's static initialisation takes about half a second,
+// which every other command would otherwise pay. `tinynas train|eval ...`
+// execs `tinynas-torch train|eval ...` with the same arguments; both binaries
+// are built from this file (TINYNAS_TORCH_HELPER selects the commands).
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <string_view>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -10,12 +22,47 @@
 #include "cli/yaml_config.h"
 #include "core/error.h"
 
+namespace {
+
+#ifndef TINYNAS_TORCH_HELPER
+// The subcommand named by argv (skipping the global options), or "".
+std::string_view subcommand_of(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--config") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a.front() == '-') continue;
+    return a;
+  }
+  return "";
+}
+
+// Replaces this process by tinynas-torch (same arguments); returns only on failure.
+int exec_torch_helper(char** argv) {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::filesystem::path helper = (ec ? std::filesystem::path(argv[0]) : self).parent_path() / "tinynas-torch";
+  execv(helper.c_str(), argv);
+  spdlog::error("cannot run {}: {} (train and eval run there; it is built with the tinynas target)",
+                helper.string(), std::strerror(errno));
+  return tinynas::cli::kExitError;
+}
+#endif
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace tinynas::cli;
   // Logs go to stderr so that stdout carries only results (tables, --json).
   auto logger = spdlog::stderr_color_mt("tinynas");
   logger->set_pattern("%^[%l]%$ %v");
   spdlog::set_default_logger(logger);
+#ifndef TINYNAS_TORCH_HELPER
+  if (const std::string_view sub = subcommand_of(argc, argv); sub == "train" || sub == "eval")
+    return exec_torch_helper(argv);
+#endif
 
   CLI::App app{"tinynas: find, train and ship neural networks for microcontrollers"};
   app.set_version_flag("--version", "tinynas 0.1.0");
@@ -29,11 +76,21 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors");
 
   std::map<std::string, Command> commands;
+#ifdef TINYNAS_TORCH_HELPER
+  for (auto add : {add_train_command, add_eval_command}) {
+#else
   for (auto add : {add_cost_command, add_space_command, add_deploy_command,
                     add_calibrate_command}) {
+#endif
     Command run = add(app);
     commands[app.get_subcommands({}).back()->get_name()] = std::move(run);
   }
+#ifndef TINYNAS_TORCH_HELPER
+  // Listed in --help; never reached (exec_torch_helper runs them).
+  app.add_subcommand("train", "Train the weight-shared supernet (tinynas train --help)")->allow_extras();
+  app.add_subcommand("eval", "Top-1 of a subnet of a trained supernet checkpoint (tinynas eval --help)")
+      ->allow_extras();
+#endif
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
 
   try {

@@ -111,6 +111,12 @@ void ProgressBar::tick(int64_t n) {
   draw(false);
 }
 
+void ProgressBar::set_status(std::string status) {
+  if (!enabled_) return;
+  std::lock_guard lock(draw_mutex_);
+  status_ = std::move(status);
+}
+
 void ProgressBar::finish() {
   // exchange() makes finish idempotent (explicit call, then destructor).
   if (finished_.exchange(true)) return;
@@ -131,14 +137,15 @@ void ProgressBar::draw(bool final_draw) {
     std::string count =
         total_ > 0 ? std::to_string(done) + "/" + std::to_string(total_) : std::to_string(done);
     if (final_draw) {
-      spdlog::info("{}: done {} in {}", label_, count, format_duration(elapsed));
+      spdlog::info("{}: done {} in {}{}{}", label_, count, format_duration(elapsed),
+                   status_.empty() ? "" : ", ", status_);
       return;
     }
     const int percent = percent_of(done, total_);
     last_decile_ = percent / 10;
     std::string eta = eta_text(done, total_, elapsed);
-    spdlog::info("{}: {}% {} {}{}{}", label_, percent, count, format_duration(elapsed),
-                 eta.empty() ? "" : " ETA ", eta);
+    spdlog::info("{}: {}% {} {}{}{}{}{}", label_, percent, count, format_duration(elapsed),
+                 eta.empty() ? "" : " ETA ", eta, status_.empty() ? "" : " ", status_);
     return;
   }
 
@@ -158,6 +165,10 @@ void ProgressBar::draw(bool final_draw) {
   line += " " + format_duration(elapsed);
   std::string eta = final_draw ? "" : eta_text(done, total_, elapsed);
   if (!eta.empty()) line += " ETA " + eta;
+  if (!status_.empty()) {
+    line += ' ';
+    line += status_;
+  }
   // Erase to end of line: the previous draw may have been longer (ETA text
   // shrinks), and its tail would otherwise stay on screen.
   line += "\x1b[K";

@@ -20,6 +20,8 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   void tick(int64_t n = 1);
+  // Text shown after the counts on the next draw (e.g. "loss 1.23 450 img/s").
+  void set_status(std::string status);
   void finish();  // draws the final state once and ends the line
 
  private:
@@ -32,6 +34,7 @@ class ProgressBar {
   std::atomic<int64_t> done_{0};
   std::atomic<bool> finished_{false};
   std::mutex draw_mutex_;
+  std::string status_;  // guarded by draw_mutex_
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
   int last_decile_ = -1;

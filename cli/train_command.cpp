@@ -1,0 +1,188 @@
+// tinynas train: train the weight-shared supernet (supernet/trainer.h) into an
+// output folder: checkpoint.pt, train_log.jsonl, summary.json.
+#include <atomic>
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "supernet/trainer.h"
+
+namespace tinynas::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  g_stop.store(true);
+}
+
+// SIGINT/SIGTERM finish the step, save and stop; a second one (the handler
+// resets itself) ends the process at once.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+std::string key_of(const CLI::Option* o) {
+  std::string k = o->get_lnames().empty() ? "" : o->get_lnames()[0];
+  for (char& ch : k)
+    if (ch == '-') ch = '_';
+  return k;
+}
+
+std::string pct(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100 * j[key].get<double>());
+  return buf;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  struct Options {
+    supernet::TrainConfig c;
+    int32_t epochs = 0;
+    std::string out;
+    bool resume = false, force = false, json = false;
+  };
+  auto o = std::make_shared<Options>();
+  supernet::TrainConfig& c = o->c;
+  CLI::App* sub = app.add_subcommand(
+      "train", "Train the weight-shared supernet (largest subnet, then elastic sandwich-rule training)");
+  sub->add_option("--space", c.space, "Search space name (configs/spaces) or YAML path");
+  sub->add_option("--width", c.width, "Width multiplier, one of the space's (0: the space's only width)");
+  sub->add_option("--resolutions", c.resolutions, "Input resolutions to train (each in the space; default all)")
+      ->delimiter(',');
+  sub->add_option("--dataset", c.dataset, "Training data set KIND:PATH (the validation split is held out of it)");
+  sub->add_option("--max-train-images", c.max_train_images, "Use a seeded random subset of this many images (0: all)");
+  sub->add_option("--val-fraction", c.val_fraction, "Fraction held out for validation (stratified)");
+  sub->add_option("--split-seed", c.split_seed, "Seed of the train/validation split");
+  sub->add_option("--batch-size", c.batch_size, "Images per step");
+  sub->add_option("--workers", c.workers, "Data loader threads");
+  sub->add_option("--lr", c.lr, "Peak learning rate (linear warm-up, then cosine to 0)");
+  sub->add_option("--momentum", c.momentum, "SGD momentum");
+  sub->add_flag("--nesterov", c.nesterov, "Nesterov momentum");
+  sub->add_option("--warmup-epochs", c.warmup_epochs, "Linear warm-up length in epochs");
+  sub->add_option("--weight-decay", c.weight_decay, "Weight decay (not on BN parameters and biases)");
+  sub->add_flag("--bn-weight-decay", c.bn_weight_decay, "Also decay BN parameters and biases");
+  sub->add_option("--label-smoothing", c.label_smoothing, "Label smoothing of the cross entropy");
+  sub->add_option("--largest-epochs", c.largest_epochs, "Phase 1: epochs of the largest subnet alone");
+  sub->add_option("--elastic-epochs", c.elastic_epochs, "Phase 2: epochs of elastic (sandwich-rule) training");
+  sub->add_option("--epochs", o->epochs,
+                  "Total epochs, split between the phases in the ratio of largest_epochs : elastic_epochs");
+  sub->add_option("--subnets-per-step", c.subnets_per_step,
+                  "Random subnets per elastic step, besides the largest and the smallest");
+  sub->add_flag("--distill", c.distill, "In-place distillation: the largest subnet's predictions teach the others");
+  sub->add_option("--scale-min", c.scale_min, "Random resized crop: smallest area fraction");
+  sub->add_option("--seed", c.seed, "Seed of weights, data order, augmentation and sampled subnets");
+  sub->add_option("--checkpoint-every", c.checkpoint_every, "Steps between checkpoints (0: at epoch ends only)");
+  sub->add_option("--eval-random", c.eval_random, "Random subnets validated after every epoch");
+  sub->add_option("--bn-batches", c.bn_batches, "Training batches for BN recalibration before validating a subnet");
+  sub->add_option("--eval-batch-size", c.eval_batch_size, "Validation batch size (0: 2 x batch size)");
+  sub->add_option("--device", c.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  sub->add_option("--threads", c.threads, "Torch intra-op threads (0: all cores)");
+  sub->add_option("--out", o->out, "Output directory (checkpoint.pt, train_log.jsonl, summary.json)")->required();
+  sub->add_flag("--resume", o->resume, "Continue the run in --out from its checkpoint, with its configuration");
+  sub->add_flag("--force", o->force, "Replace a previous run in --out");
+  sub->add_flag("--json", o->json, "Print summary.json to stdout");
+
+  return [o, sub]() {
+    supernet::TrainConfig config = o->c;
+    const CLI::Option* epochs_opt = sub->get_option("--epochs");
+    if (epochs_opt->count() > 0) {
+      if (o->epochs < 1) throw Error("--epochs: must be at least 1");
+      const int32_t sum = config.largest_epochs + config.elastic_epochs;
+      const int32_t largest = sum > 0 ? static_cast<int32_t>(std::lround(
+                                            static_cast<double>(o->epochs) * config.largest_epochs / sum))
+                                      : 0;
+      config.largest_epochs = largest;
+      config.elastic_epochs = o->epochs - largest;
+    }
+    supernet::check_device(config.device);
+    if (o->resume && o->force) throw Error("--resume and --force contradict each other");
+
+    if (o->resume) {
+      // A resumed run keeps its configuration: options that would change
+      // the result must agree with the checkpoint's.
+      const std::string ck = supernet::checkpoint_path(o->out);
+      if (!std::filesystem::exists(ck)) throw Error("--resume: " + o->out + " holds no checkpoint (" + ck + ")");
+      const nlohmann::json stored = supernet::checkpoint_config(ck);
+      const nlohmann::json given = supernet::to_json(config);
+      for (const CLI::Option* opt : sub->get_options()) {
+        const std::string key = key_of(opt);
+        if (opt->count() == 0) continue;
+        if (key == "epochs") {
+          const int64_t total = stored.value("largest_epochs", 0) + stored.value("elastic_epochs", 0);
+          if (total != o->epochs)
+            throw Error("--resume: --epochs " + std::to_string(o->epochs) + " differs from the checkpoint's " +
+                        std::to_string(total) + " (" + ck + "); a resumed run keeps its configuration");
+          continue;
+        }
+        if (!given.contains(key) || !supernet::affects_results(key) || !stored.contains(key)) continue;
+        if (stored[key] != given[key])
+          throw Error("--resume: " + key + " " + given[key].dump() + " differs from the checkpoint's " +
+                      stored[key].dump() + " (" + ck + "); a resumed run keeps its configuration");
+      }
+    }
+
+    g_stop.store(false);
+    g_signal = 0;
+    supernet::TrainHooks hooks;
+    hooks.stop = &g_stop;
+    supernet::TrainResult r;
+    {
+      StopSignals signals;
+      r = supernet::train(config, o->out, o->resume, o->force, hooks);
+    }
+    if (r.interrupted) {
+      const int sig = g_signal != 0 ? static_cast<int>(g_signal) : SIGINT;
+      spdlog::error("interrupted by {} after step {} of {}; checkpoint saved to {}; continue with: tinynas train "
+                    "--out {} --resume",
+                    sig == SIGTERM ? "SIGTERM" : "SIGINT", r.steps, r.total_steps,
+                    supernet::checkpoint_path(o->out), o->out);
+      return 128 + sig;
+    }
+    const auto& s = r.summary;
+    if (o->json) {
+      std::cout << s.dump(2) << "\n";
+    } else {
+      const nlohmann::json fin = s.value("final", nlohmann::json::object());
+      std::printf("trained %lld steps (%s, width %g, %s): val top-1 largest %s, smallest %s, random mean %s\n",
+                  static_cast<long long>(r.steps), s.value("space", "").c_str(), s.value("width", 0.0),
+                  s.value("dataset", "").c_str(), pct(fin, "val_top1_largest").c_str(),
+                  pct(fin, "val_top1_smallest").c_str(), pct(fin, "val_top1_random_mean").c_str());
+      std::printf("wrote %s, %s/train_log.jsonl, %s/summary.json\n", supernet::checkpoint_path(o->out).c_str(),
+                  o->out.c_str(), o->out.c_str());
+    }
+    if (r.steps_this_run > 0)
+      spdlog::info("{} steps in this run, {:.0f} training images/s", r.steps_this_run, r.images_per_second);
+    return kExitOk;
+  };
+}
+
+}  // namespace tinynas::cli

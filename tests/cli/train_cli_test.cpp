@@ -1,0 +1,338 @@
+// `tinynas train` and `tinynas eval` through the real binary: a tiny space
+// (written by the test) on generated images, one torch thread; a run killed
+// with SIGKILL and resumed ends with the uninterrupted run's weights (the
+// summary's weights digest); SIGINT saves and exits non-zero; bad input fails
+// with a clear message and writes nothing; one tiny epoch on each real data
+// set of ../shared/data when it is there.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBinary = std::string(TINYNAS_BINARY_DIR) + "/tinynas";
+const std::string kSource = TINYNAS_SOURCE_DIR;
+
+constexpr const char* kTinySpace = R"(name: tiny
+widths: [0.5, 1.0]
+resolutions: [16, 24, 32]
+channel_divisor: 8
+first_conv: {channels: 8, kernel: 3, stride: 2}
+first_block: {channels: 8, kernel: 3}
+kernels: [3, 5]
+expands: [2, 3]
+depths: [1, 2]
+stages:
+  - {channels: 16, stride: 2}
+  - {channels: 24, stride: 2}
+num_classes: 10
+)";
+
+// 4 classes x 24 images at 24x24, 72 train / 24 val, batch 8: 9 steps per
+// epoch, 1 + 2 epochs.
+constexpr const char* kTinyRun = R"(space: tiny.yaml
+width: 1.0
+resolutions: [16, 24]
+dataset: generated:4x24,res=24
+val_fraction: 0.25
+batch_size: 8
+workers: 1
+lr: 0.05
+warmup_epochs: 0.5
+largest_epochs: 1
+elastic_epochs: 2
+subnets_per_step: 1
+distill: true
+seed: 3
+eval_random: 1
+bn_batches: 2
+threads: 1
+)";
+
+struct RunResult {
+  int status = -1;  // exit status, or 128 + signal
+  std::string out;
+  std::string err;
+};
+
+std::ostream& operator<<(std::ostream& os, const RunResult& r) {
+  return os << "status " << r.status << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// A tinynas process whose stdout and stderr go to files in cwd.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const fs::path& cwd) : cwd_(cwd) {
+    static int serial = 0;
+    const std::string tag = std::to_string(serial++);
+    out_ = cwd / (".out" + tag);
+    err_ = cwd / (".err" + tag);
+    std::vector<std::string> argv_strings = {kBinary};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      if (chdir(cwd.c_str()) != 0) _exit(126);
+      const int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (o < 0 || e < 0) _exit(126);
+      dup2(o, STDOUT_FILENO);
+      dup2(e, STDERR_FILENO);
+      setenv("TINYNAS_NO_PROGRESS", "1", 1);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  bool running() {
+    if (done_) return false;
+    int ws = 0;
+    const pid_t r = waitpid(pid_, &ws, WNOHANG);
+    if (r == pid_) finish(ws);
+    return !done_;
+  }
+  RunResult wait() {
+    if (!done_) {
+      int ws = 0;
+      while (waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
+      }
+      finish(ws);
+    }
+    return {status_, slurp(out_), slurp(err_)};
+  }
+
+ private:
+  void finish(int ws) {
+    done_ = true;
+    status_ = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  }
+  fs::path cwd_, out_, err_;
+  pid_t pid_ = -1;
+  bool done_ = false;
+  int status_ = -1;
+};
+
+std::string data_dir() {
+  if (const char* env = std::getenv("TINYNAS_DATA_DIR"); env != nullptr && *env != '\0')
+    return fs::is_directory(env) ? env : "";
+  const std::string dir = kSource + "/../shared/data";
+  return fs::is_directory(dir) ? dir : "";
+}
+
+class TrainCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(kBinary)) << kBinary;
+    std::string tmpl = (fs::temp_directory_path() / "tinynas_train_cli_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
+    dir_ = tmpl;
+    std::ofstream(dir_ / "tiny.yaml") << kTinySpace;
+    std::ofstream(dir_ / "run.yaml") << kTinyRun;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  RunResult run(const std::vector<std::string>& args) { return Process(args, dir_).wait(); }
+
+  // tinynas train --config run.yaml --out OUT, plus extra flags.
+  std::vector<std::string> train_args(const std::string& out, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> a = {"train", "--config", "run.yaml", "--out", out};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  json summary(const std::string& out) { return json::parse(slurp(dir_ / out / "summary.json")); }
+
+  // Waits (up to 60 s) until OUT/checkpoint.pt exists.
+  bool wait_for_checkpoint(Process& p, const std::string& out) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (fs::exists(dir_ / out / "checkpoint.pt")) return true;
+      if (!p.running()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(TrainCliTest, TrainThenEval) {
+  const RunResult r = run(train_args("r"));
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.out, "val top-1 largest")) << r;
+  EXPECT_TRUE(contains(r.err, "epoch 3/3 (elastic)")) << r;
+  std::ifstream log(dir_ / "r" / "train_log.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(log, line); ++lines) {
+    const json j = json::parse(line);
+    for (const char* key : {"epoch", "phase", "loss", "lr", "images_per_second", "val_top1_largest",
+                            "val_top1_smallest", "val_top1_random"})
+      EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(lines, 3);
+  const json s = summary("r");
+  EXPECT_EQ(s["steps"], 27);
+  EXPECT_EQ(s["classes"], 4);
+  EXPECT_GT(s["images_per_second"].get<double>(), 0);
+
+  // eval: the largest subnet, an arch file of the space, JSON output.
+  RunResult e = run({"eval", "--arch", "largest", "--checkpoint", "r/checkpoint.pt", "--dataset",
+                     "generated:4x10,res=24,seed=1", "--threads", "1", "--json"});
+  ASSERT_EQ(e.status, 0) << e;
+  const json ej = json::parse(e.out);
+  EXPECT_EQ(ej["count"], 40);
+  EXPECT_EQ(ej["resolution"], 24);
+  EXPECT_GE(ej["top1"].get<double>(), 0.0);
+  EXPECT_GT(ej["bn_images"].get<int64_t>(), 0);
+  std::ofstream(dir_ / "small.json") << s["smallest"].dump(2);
+  e = run({"eval", "--arch", "small.json", "--checkpoint", "r/checkpoint.pt", "--dataset",
+           "generated:4x10,res=24,seed=1", "--bn-dataset", "generated:4x8,res=24,seed=2", "--threads", "1"});
+  ASSERT_EQ(e.status, 0) << e;
+  EXPECT_TRUE(contains(e.out, "(")) << e;
+  EXPECT_TRUE(contains(e.out, "/40) on generated:4x10,res=24,seed=1: small.json at resolution 16")) << e;
+}
+
+// SIGKILL after the first checkpoint, then --resume: the same final weights as
+// an uninterrupted run (bit for bit, by the summary's digest of every tensor).
+TEST_F(TrainCliTest, KilledRunResumesToTheSameWeights) {
+  RunResult a = run(train_args("a", {"--checkpoint-every", "2", "--eval-random", "0"}));
+  ASSERT_EQ(a.status, 0) << a;
+  Process p(train_args("b", {"--checkpoint-every", "2", "--eval-random", "0"}), dir_);
+  ASSERT_TRUE(wait_for_checkpoint(p, "b")) << p.wait();
+  kill(p.pid(), SIGKILL);
+  const RunResult killed = p.wait();
+  ASSERT_EQ(killed.status, 128 + SIGKILL) << killed;
+  EXPECT_FALSE(fs::exists(dir_ / "b" / "summary.json"));
+  // Without --resume the folder is refused.
+  RunResult again = run(train_args("b"));
+  EXPECT_EQ(again.status, 1) << again;
+  EXPECT_TRUE(contains(again.err, "already holds a training run")) << again;
+  // A resumed run may not change what decides the weights.
+  again = run({"train", "--out", "b", "--resume", "--lr", "0.1"});
+  EXPECT_EQ(again.status, 1) << again;
+  EXPECT_TRUE(contains(again.err, "--resume: lr 0.1 differs from the checkpoint's 0.05")) << again;
+  const RunResult b = run({"train", "--out", "b", "--resume", "--threads", "1"});
+  ASSERT_EQ(b.status, 0) << b;
+  EXPECT_TRUE(contains(b.err, "resuming at step")) << b;
+  EXPECT_EQ(summary("b")["weights_digest"], summary("a")["weights_digest"]);
+  EXPECT_EQ(summary("b")["final"]["val_top1_largest"], summary("a")["final"]["val_top1_largest"]);
+}
+
+// SIGINT finishes the step, saves, says how to continue and exits non-zero.
+TEST_F(TrainCliTest, SigintSavesAndStops) {
+  Process p(train_args("s", {"--checkpoint-every", "1", "--eval-random", "0"}), dir_);
+  ASSERT_TRUE(wait_for_checkpoint(p, "s")) << p.wait();
+  kill(p.pid(), SIGINT);
+  const RunResult r = p.wait();
+  if (r.status == 0) GTEST_SKIP() << "the run finished before the signal arrived";
+  EXPECT_EQ(r.status, 128 + SIGINT) << r;
+  EXPECT_TRUE(contains(r.err, "interrupted by SIGINT")) << r;
+  EXPECT_TRUE(contains(r.err, "--resume")) << r;
+  const RunResult b = run({"train", "--out", "s", "--resume"});
+  ASSERT_EQ(b.status, 0) << b;
+  EXPECT_EQ(summary("s")["steps"], 27);
+}
+
+TEST_F(TrainCliTest, BadInput) {
+  // Missing data set, resolution not in the space, unknown config key, CUDA.
+  RunResult r = run(train_args("x", {"--dataset", "tar:nowhere/train.tar"}));
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "nowhere/train.tar")) << r;
+  r = run(train_args("x", {"--resolutions", "24,40"}));
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "resolution 40 is not in search space 'tiny' (resolutions: 16, 24, 32)")) << r;
+  std::ofstream(dir_ / "bad.yaml") << kTinyRun << "learning_rate: 0.1\n";
+  r = run({"train", "--config", "bad.yaml", "--out", "x"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "learning_rate")) << r;
+  EXPECT_TRUE(contains(r.err, "not an option of 'tinynas train'")) << r;
+  r = run(train_args("x", {"--device", "cuda"}));
+  if (r.status != 0) {  // a CPU-only LibTorch (Debian's)
+    EXPECT_EQ(r.status, 1) << r;
+    EXPECT_TRUE(contains(r.err, "no CUDA")) << r;
+  }
+  r = run({"train", "--out", "x", "--resume"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "holds no checkpoint")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "x" / "checkpoint.pt"));
+
+  // eval: corrupt checkpoint, arch of another space, resolution not trained,
+  // label count mismatch.
+  std::ofstream(dir_ / "junk.pt") << "not a checkpoint";
+  r = run({"eval", "--arch", "largest", "--checkpoint", "junk.pt", "--dataset", "generated:4x4"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "junk.pt: not a tinynas supernet checkpoint")) << r;
+  ASSERT_EQ(run(train_args("t", {"--epochs", "1", "--eval-random", "0"})).status, 0);
+  const std::string in2 = kSource + "/configs/zoo/mcunet-in2.json";
+  r = run({"eval", "--arch", in2, "--checkpoint", "t/checkpoint.pt", "--dataset", "generated:4x4,res=24"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "not a subnet of checkpoint t/checkpoint.pt (search space 'tiny' at width 1")) << r;
+  r = run({"eval", "--arch", "largest", "--resolution", "32", "--checkpoint", "t/checkpoint.pt", "--dataset",
+           "generated:4x4,res=24"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--resolution 32 is not one of checkpoint t/checkpoint.pt's resolutions (16, 24)")) << r;
+  r = run({"eval", "--arch", "largest", "--checkpoint", "t/checkpoint.pt", "--dataset", "generated:5x4,res=24"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "has 5 classes, but checkpoint t/checkpoint.pt was trained on 4")) << r;
+}
+
+// One tiny epoch on each real data set (a few hundred images through the tiny
+// space at 32x32), then eval; skipped where ../shared/data is absent.
+TEST_F(TrainCliTest, RealDataSets) {
+  const std::string data = data_dir();
+  if (data.empty()) GTEST_SKIP() << "real data not found (set TINYNAS_DATA_DIR to the folder of cifar10/ and mlperf-tiny/)";
+  struct Case {
+    std::string train, eval;
+  };
+  const std::vector<Case> cases = {
+      {"tar:" + data + "/cifar10/train.tar", "mlperf-ic:" + data + "/mlperf-tiny/ic01.tar"},
+      {"mlperf-vww:" + data + "/mlperf-tiny/vww01.tar", "mlperf-vww:" + data + "/mlperf-tiny/vww01.tar"},
+  };
+  int i = 0;
+  for (const auto& c : cases) {
+    if (!fs::exists(c.train.substr(c.train.find(':') + 1))) continue;
+    const std::string out = "real" + std::to_string(i++);
+    const RunResult r = run({"train", "--space", "tiny.yaml", "--width", "1", "--resolutions", "32", "--dataset",
+                             c.train, "--max-train-images", "160", "--val-fraction", "0.2", "--batch-size", "16",
+                             "--epochs", "1", "--eval-random", "1", "--bn-batches", "2", "--threads", "1",
+                             "--out", out});
+    ASSERT_EQ(r.status, 0) << r;
+    EXPECT_EQ(summary(out)["train_images"].get<int64_t>() + summary(out)["val_images"].get<int64_t>(), 160);
+    const RunResult e = run({"eval", "--arch", "smallest", "--checkpoint", out + "/checkpoint.pt", "--dataset", c.eval,
+                             "--bn-batches", "2", "--json"});
+    ASSERT_EQ(e.status, 0) << e;
+    EXPECT_GT(json::parse(e.out)["count"].get<int64_t>(), 0);
+  }
+}
+
+}  // namespace
