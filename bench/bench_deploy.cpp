@@ -5,11 +5,13 @@
 //     space optimiser chooses for 1 MB / 256 KB, those that fit) and for the
 //     mcunet-in2 and mcunet-vww1 zoo networks;
 //   - the arena the firmware declares == the cost model's arena, to the byte;
-//     the ELF's flash within 5% of the prediction;
+//     the ELF's flash within 5% of the prediction; the cost model's latency
+//     (fitted to QEMU's instruction counts) against the count;
 //   - flash and SRAM of in2 and vww1 beside TinyEngine's published figures;
 //   - instructions per inference of vww1 on the emulated Cortex-M4 beside
 //     TensorFlow Lite Micro + CMSIS-NN on the same emulator (48.53M, from
 //     ../shared/DESIGN.md); target <= 0.45x.
+#include <cmath>
 #include <filesystem>
 #include <unistd.h>
 
@@ -67,9 +69,11 @@ int run(int argc, char** argv) {
 
   Table t;
   for (const char* h : {"network", "MACs M", "arena pred", "arena ELF", "flash pred", "flash ELF",
-                        "ratio", "SRAM ELF", "instr M", "MAC/instr", "bit-exact"})
+                        "ELF-pred", "ratio", "SRAM ELF", "instr M", "model M", "model err",
+                        "MAC/instr", "bit-exact"})
     t.add_column(h, std::string(h) == "network" || std::string(h) == "bit-exact");
   int exact = 0, arena_equal = 0, flash_ok = 0, failed = 0;
+  double worst_model_err = 0, sum_model_err = 0;
   double vww1_instructions = 0;
   int64_t in2_flash = 0, in2_sram = 0, vww1_flash = 0, vww1_sram = 0;
   const double t0 = now_seconds();
@@ -87,7 +91,7 @@ int run(int argc, char** argv) {
     } catch (const std::exception& e) {
       ++failed;
       std::fprintf(stderr, "%s (%s): %s\n", c.name.c_str(), c.arch_path.c_str(), e.what());
-      t.add_row({c.name, "", "", "", "", "", "", "", "", "", "FAILED"});
+      t.add_row({c.name, "", "", "", "", "", "", "", "", "", "", "", "", "FAILED"});
       continue;
     }
     const bool be = r.value("bit_exact", false);
@@ -97,6 +101,12 @@ int run(int argc, char** argv) {
     arena_equal += ae;
     flash_ok += ratio <= 1.05 && ratio >= 0.95;
     const double instr = r.value("instructions", 0.0);
+    // The cost model's latency in the same unit: its cycles are fitted to
+    // QEMU's instruction counts (configs/mcus/*.yaml, latency block).
+    const double model = r["predicted"]["latency_ms"].get<double>() * static_cast<double>(mcu.clock_hz) / 1e3;
+    const double model_err = instr > 0 ? (model - instr) / instr * 100 : 0;
+    worst_model_err = std::max(worst_model_err, std::fabs(model_err));
+    sum_model_err += std::fabs(model_err);
     if (c.name == "mcunet-vww1") {
       vww1_instructions = instr;
       vww1_flash = r["flash_bytes"];
@@ -110,8 +120,10 @@ int run(int argc, char** argv) {
                std::to_string(r["predicted"]["arena_bytes"].get<int64_t>()),
                std::to_string(r["elf_arena_bytes"].get<int64_t>()),
                std::to_string(r["predicted"]["flash_bytes"].get<int64_t>()),
-               std::to_string(r["flash_bytes"].get<int64_t>()), strf("%.3f", ratio),
-               std::to_string(r["sram_bytes"].get<int64_t>()), strf("%.2f", instr / 1e6),
+               std::to_string(r["flash_bytes"].get<int64_t>()),
+               std::to_string(r["flash_bytes"].get<int64_t>() - r["predicted"]["flash_bytes"].get<int64_t>()),
+               strf("%.4f", ratio), std::to_string(r["sram_bytes"].get<int64_t>()), strf("%.2f", instr / 1e6),
+               strf("%.2f", model / 1e6), strf("%+.1f%%", model_err),
                strf("%.3f", r.value("macs_per_instruction", 0.0)), be ? "yes" : "NO"});
     std::fflush(stdout);
   }
@@ -124,6 +136,9 @@ int run(int argc, char** argv) {
   const int n = static_cast<int>(cases.size());
   std::printf("\nbit-exact: %d/%d   arena == prediction: %d/%d   flash within 5%%: %d/%d\n", exact, n,
               arena_equal, n, flash_ok, n);
+  const int ran = n - failed;
+  std::printf("latency model (%s, instructions as cycles) vs QEMU's count: mean |error| %.1f%%, max %.1f%%\n",
+              mcu.latency_fitted ? "fitted" : "UNFITTED", ran > 0 ? sum_model_err / ran : 0.0, worst_model_err);
 
   Table p;
   for (const char* h : {"figure", "ours", "peer", "ratio", "target", "result"})

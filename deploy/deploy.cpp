@@ -140,6 +140,7 @@ json deploy_model(const DeployOptions& o) {
     fb.sources.push_back((fs::path(runtime_dir()) / "src" / f).string());
   fb.include_dirs = {src.string()};
   fb.stack_bytes = mcu.stack_bytes;
+  fb.test_flash_bytes = static_cast<int64_t>(inputs.size()) * q.graph.tensors[q.graph.input].bytes;
   if (o.profile) fb.defines.push_back("TN_PROFILE");
   spdlog::info("building firmware for {} ({})", mcu.name, mcu.core);
   const FirmwareResult fw = build_firmware(fb);

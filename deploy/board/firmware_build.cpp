@@ -183,7 +183,17 @@ FirmwareResult build_firmware(const FirmwareBuild& build) {
     throw Error("build_firmware: stack_bytes must be a positive multiple of 8 (AAPCS stack alignment), got " +
                 std::to_string(build.stack_bytes));
   const std::vector<std::string> cpu = core_flags(build.mcu.core);
-  const FirmwareMemory memory = firmware_memory(build.mcu, build.for_qemu);
+  if (build.test_flash_bytes < 0) throw Error("build_firmware: test_flash_bytes must not be negative");
+  const FirmwareMemory part = firmware_memory(build.mcu, build.for_qemu);
+  FirmwareMemory memory = part;
+  if (build.for_qemu && build.test_flash_bytes > 0) {
+    memory.flash_length += static_cast<uint64_t>(build.test_flash_bytes);
+    constexpr uint64_t kQemuRam = 4u << 20;
+    if (memory.flash_length > kQemuRam)
+      throw Error(build.mcu.name + ": " + build.mcu.qemu_machine + " has 4 MB of code RAM; the part's " +
+                  std::to_string(build.mcu.flash_bytes) + " bytes of flash plus " +
+                  std::to_string(build.test_flash_bytes) + " bytes of test images do not fit in it");
+  }
 
   std::error_code ec;
   fs::create_directories(build.dir, ec);
@@ -222,7 +232,12 @@ FirmwareResult build_firmware(const FirmwareBuild& build) {
     throw Error("arm-none-eabi-gcc did not finish within " + std::to_string(static_cast<int>(kCompileTimeoutS)) +
                 " s building " + elf);
   if (run.exit_code != 0) {
-    const std::string overflow = describe_overflow(run.out, build.mcu, memory);
+    // On QEMU the images have room of their own: ld's overflow is the model's
+    // beyond the part's flash, and the part's size is what the message names.
+    std::string overflow = describe_overflow(run.out, build.mcu, part);
+    if (!overflow.empty() && build.test_flash_bytes > 0 && !build.for_qemu)
+      overflow += "; " + std::to_string(build.test_flash_bytes) +
+                  " bytes of it are the harness's test images: run fewer inputs";
     if (!overflow.empty()) throw Error(build.mcu.name + ": firmware " + overflow);
     throw Error("arm-none-eabi-gcc failed (exit " + std::to_string(run.exit_code) + ") building " + elf +
                 ":\n" + tail(run.out, 6000));

@@ -33,6 +33,12 @@ struct FirmwareBuild {
   std::string arena_symbol = "tn_arena";  // reported by address and size when present
   std::string optimization = "-O2";
   bool with_harness = true;  // false: the sources bring their own main()
+  // Flash the harness's test images (inputs.c) take. They are no part of a
+  // deployed model, so on QEMU the flash region is the part's flash plus
+  // these bytes (a model that does not fit the part still fails to link, and
+  // the images never push a model that fits over). On a real board they must
+  // fit in the part's flash beside the model.
+  int64_t test_flash_bytes = 0;
 };
 
 // Where the firmware's flash and SRAM lie for a build: the part's origins for

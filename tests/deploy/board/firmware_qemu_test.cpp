@@ -267,6 +267,34 @@ TEST_F(FirmwareQemu, RodataBiggerThanFlashFailsToLink) {
   EXPECT_FALSE(fs::exists(big.dir + "/firmware.elf"));
 }
 
+// The harness's test images get flash of their own on QEMU (they are no part
+// of a deployed model), none on a board.
+TEST_F(FirmwareQemu, TestImagesGetFlashOfTheirOwnOnQemu) {
+  const FirmwareBuild fits = build_for("f412", "fits");
+  const auto used = static_cast<int64_t>(symbol(build_firmware(fits).elf, "_tn_flash_used"));
+  const int64_t flash = fits.mcu.flash_bytes;
+  // 1000 bytes over the part, as if 2000 bytes of it were test images.
+  const std::string rodata = "TEST_RODATA_BYTES=" + std::to_string(4 + flash - used + 1000);
+  FirmwareBuild b = build_for("f412", "images", {rodata});
+  b.test_flash_bytes = 2000;
+  const FirmwareResult r = build_firmware(b);
+  EXPECT_EQ(r.flash_bytes, flash + 1000);
+  EXPECT_EQ(r.memory.flash_length, static_cast<uint64_t>(flash + 2000));
+  // Fewer image bytes than the overflow: the model itself does not fit; the
+  // message names the part's flash and the model's own overflow.
+  b.dir += "_short";
+  b.test_flash_bytes = 500;
+  EXPECT_EQ(error_of([&] { build_firmware(b); }),
+            "f412: firmware does not fit in flash: overflowed by 500 bytes (f412 has 1048576 bytes of flash)");
+  // On the board's memory map the images share the part's flash.
+  b.dir += "_board";
+  b.for_qemu = false;
+  b.test_flash_bytes = 2000;
+  EXPECT_EQ(error_of([&] { build_firmware(b); }),
+            "f412: firmware does not fit in flash: overflowed by 1000 bytes (f412 has 1048576 bytes of "
+            "flash); 2000 bytes of it are the harness's test images: run fewer inputs");
+}
+
 TEST_F(FirmwareQemu, BssBiggerThanSramFailsToLink) {
   const FirmwareBuild fits = build_for("f746", "fits");
   const uint64_t used = symbol(build_firmware(fits).elf, "_tn_sram_used");
