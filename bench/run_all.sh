@@ -9,10 +9,12 @@ build="${1:-$root/build}"
 if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTINYNAS_BUILD_BENCH=ON || exit 1
 fi
-ninja -C "$build" bench_cost_model bench_space bench_zoo || exit 1
+# bench_kernels and bench_deploy need arm-none-eabi-gcc and qemu-system-arm.
+benches=(bench_cost_model bench_space bench_zoo bench_kernels bench_deploy)
+ninja -C "$build" "${benches[@]}" || exit 1
 
 status=0
-for bench in bench_cost_model bench_space bench_zoo; do
+for bench in "${benches[@]}"; do
   echo "=== $bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores)"
   "$build/bench/$bench" || { echo "=== $bench exited $?"; status=1; }
   echo
