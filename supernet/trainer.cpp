@@ -559,6 +559,15 @@ TrainResult Run::go() {
     for (const char* f : {kCheckpointName, kLogName, kSummaryName}) fs::remove(path(f));
     spdlog::info("--force: removed the previous run's files in {}", dir_);
   }
+  // Temporary files of a process killed while writing (write_file_atomic's
+  // ".NAME.tmp-PID-N" beside NAME).
+  if (std::error_code ec; fs::is_directory(dir_, ec)) {
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      for (const char* f : {kCheckpointName, kLogName, kSummaryName})
+        if (name.starts_with("." + std::string(f) + ".tmp-")) fs::remove(entry.path(), ec);
+    }
+  }
 
   TrainResult result;
   result.total_steps = total_steps_;

@@ -306,6 +306,22 @@ TEST_F(TrainCliTest, BadInput) {
   EXPECT_TRUE(contains(r.err, "has 5 classes, but checkpoint t/checkpoint.pt was trained on 4")) << r;
 }
 
+// The shipped configs stay valid: train-quick.yaml (and train-cifar10.yaml
+// where the data is) on a few images for one epoch.
+TEST_F(TrainCliTest, ShippedConfigs) {
+  RunResult r = run({"train", "--config", kSource + "/configs/experiments/train-quick.yaml", "--max-train-images",
+                     "80", "--epochs", "1", "--eval-random", "0", "--bn-batches", "1", "--out", "quick"});
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_EQ(summary("quick")["space"], "mcunet");
+  const std::string data = data_dir();
+  if (data.empty() || !fs::exists(data + "/cifar10/train.tar")) GTEST_SKIP() << "no CIFAR-10 in ../shared/data";
+  r = run({"train", "--config", kSource + "/configs/experiments/train-cifar10.yaml", "--dataset",
+           "tar:" + data + "/cifar10/train.tar", "--max-train-images", "300", "--resolutions", "48", "--batch-size",
+           "32", "--epochs", "1", "--eval-random", "0", "--bn-batches", "1", "--threads", "1", "--out", "c10"});
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_EQ(summary("c10")["classes"], 10);
+}
+
 // One tiny epoch on each real data set (a few hundred images through the tiny
 // space at 32x32), then eval; skipped where ../shared/data is absent.
 TEST_F(TrainCliTest, RealDataSets) {
