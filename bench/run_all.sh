@@ -10,7 +10,11 @@ if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTINYNAS_BUILD_BENCH=ON || exit 1
 fi
 # bench_kernels and bench_deploy need arm-none-eabi-gcc and qemu-system-arm.
-benches=(bench_cost_model bench_space bench_zoo bench_kernels bench_deploy)
+# bench_dataloader and bench_train read ../shared/data/cifar10/train.tar (or
+# $TINYNAS_DATA_DIR/cifar10/train.tar) and skip what needs it when it is
+# missing; bench_train's peer needs /usr/bin/python3 with torch (without it,
+# bench_train prints its own figures and checks nothing).
+benches=(bench_cost_model bench_space bench_zoo bench_kernels bench_deploy bench_dataloader bench_train)
 ninja -C "$build" "${benches[@]}" || exit 1
 
 status=0

@@ -28,18 +28,42 @@ auto guarded(const char* what, F&& f) -> decltype(f()) {
   }
 }
 
-at::Tensor activate(const at::Tensor& x, Activation a) {
+// In place: every activation follows a BN, whose output nothing else holds
+// (BN's backward needs its input, not its output), and the in-place
+// hardtanh_/relu_ backward needs only the result. Saves one activation-sized
+// allocation and pass per layer (torch.nn.ReLU6(inplace=True), as OFA/MCUNet).
+at::Tensor activate_(at::Tensor x, Activation a) {
   switch (a) {
-    case Activation::kRelu6: return at::hardtanh(x, 0.0, 6.0);
-    case Activation::kRelu: return at::relu(x);
+    case Activation::kRelu6: return at::hardtanh_(x, 0.0, 6.0);
+    case Activation::kRelu: return at::relu_(x);
     case Activation::kNone: return x;
   }
   return x;
 }
 
+// On the CPU every activation is kept channels-last (NHWC strides; the tensors
+// stay logically NCHW). LibTorch 1.13 hands convolutions to oneDNN; with
+// NCHW (contiguous) tensors it reorders activations to and from oneDNN's
+// blocked layout around every conv, forward and backward, and its backward
+// for depthwise and 1x1 convs is several times slower than with NHWC, which
+// oneDNN runs directly. BN, hardtanh, add and the global average pool all
+// have channels-last CPU kernels. A no-op for tensors already channels-last,
+// and on other devices.
+at::Tensor to_channels_last(const at::Tensor& x) {
+  if (!x.device().is_cpu() || x.dim() != 4) return x;
+  return x.contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 at::Tensor conv(const at::Tensor& x, const at::Tensor& w, int64_t stride, int64_t groups) {
   const int64_t k = w.size(2);
   return at::conv2d(x, w.contiguous(), {}, {stride, stride}, {k / 2, k / 2}, {1, 1}, groups);
+}
+
+// The leading c entries of a parameter along dim; the parameter itself when
+// that is all of it (no view: no slice in the autograd graph, whose backward
+// would allocate and zero a parameter-sized gradient).
+at::Tensor lead(const at::Tensor& t, int64_t dim, int64_t c) {
+  return c == t.size(dim) ? t : t.narrow(dim, 0, c);
 }
 
 struct BnParams {
@@ -70,7 +94,7 @@ struct ConvBnImpl : torch::nn::Module {
                                       .bias(false)));
     bn = register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out).eps(kBnEps)));
   }
-  at::Tensor forward(at::Tensor x) { return activate(bn(conv(x)), act); }
+  at::Tensor forward(at::Tensor x) { return activate_(bn(conv(to_channels_last(x))), act); }
   Activation act;
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d bn{nullptr};
@@ -168,10 +192,10 @@ class SupernetImpl : public torch::nn::Module {
       throw Error("supernet: expected an NCHW batch with " + std::to_string(space_.in_channels) +
                   " channels, got " + std::to_string(images.dim()) + " dimensions");
     const Activation act = space_.activation;
-    at::Tensor x = images.to(first_conv_.w.device(), torch::kFloat);
-    x = activate(bn(conv(x, first_conv_.w, first_stride_, 1), first_conv_.bn,
-                    first_conv_.w.size(0)),
-                 act);
+    at::Tensor x = to_channels_last(images.to(first_conv_.w.device(), torch::kFloat));
+    x = activate_(bn(conv(x, first_conv_.w, first_stride_, 1), first_conv_.bn,
+                     first_conv_.w.size(0)),
+                  act);
     for (size_t si = 0; si < active_.stages.size(); ++si) {
       const auto& blocks = active_.stages[si].blocks;
       for (size_t j = 0; j < blocks.size(); ++j) {
@@ -180,20 +204,22 @@ class SupernetImpl : public torch::nn::Module {
         const int64_t mid = spec.mid_channels;
         at::Tensor y = x;
         if (spec.expand != 1) {
-          y = conv(y, p.expand.w.narrow(0, 0, mid), 1, 1);
-          y = activate(bn(y, p.expand.bn, mid), act);
+          y = conv(y, lead(p.expand.w, 0, mid), 1, 1);
+          y = activate_(bn(y, p.expand.bn, mid), act);
         }
-        const int64_t off = (p.kmax - spec.kernel) / 2;
-        const at::Tensor dw =
-            p.dw.w.narrow(0, 0, mid).narrow(2, off, spec.kernel).narrow(3, off, spec.kernel);
-        y = activate(bn(conv(y, dw, spec.stride, mid), p.dw.bn, mid), act);
-        y = bn(conv(y, p.proj.w.narrow(1, 0, mid), 1, 1), p.proj.bn, p.out);
+        at::Tensor dw = lead(p.dw.w, 0, mid);
+        if (spec.kernel != p.kmax) {
+          const int64_t off = (p.kmax - spec.kernel) / 2;
+          dw = dw.narrow(2, off, spec.kernel).narrow(3, off, spec.kernel);
+        }
+        y = activate_(bn(conv(y, dw, spec.stride, mid), p.dw.bn, mid), act);
+        y = bn(conv(y, lead(p.proj.w, 1, mid), 1, 1), p.proj.bn, p.out);
         x = spec.residual ? y + x : y;
       }
     }
     if (space_.feature_mix_channels > 0)
-      x = activate(bn(conv(x, feature_mix_.w, 1, 1), feature_mix_.bn, feature_mix_.w.size(0)),
-                   act);
+      x = activate_(bn(conv(x, feature_mix_.w, 1, 1), feature_mix_.bn, feature_mix_.w.size(0)),
+                    act);
     x = x.mean({2, 3});
     return at::linear(x, classifier_w_, classifier_b_);
   }
@@ -323,8 +349,8 @@ class SupernetImpl : public torch::nn::Module {
 
  private:
   at::Tensor bn(const at::Tensor& x, const BnParams& p, int64_t c) const {
-    return at::batch_norm(x, p.w.narrow(0, 0, c), p.b.narrow(0, 0, c), p.mean.narrow(0, 0, c),
-                          p.var.narrow(0, 0, c), is_training(), momentum_, kBnEps,
+    return at::batch_norm(x, lead(p.w, 0, c), lead(p.b, 0, c), lead(p.mean, 0, c),
+                          lead(p.var, 0, c), is_training(), momentum_, kBnEps,
                           /*cudnn_enabled=*/true);
   }
 
