@@ -910,7 +910,12 @@ CheckpointEval evaluate_checkpoint(const std::string& checkpoint, const ArchSpec
   std::shared_ptr<const datasets::Dataset> bn;
   if (o.bn_dataset.empty()) {
     out.bn_dataset = ck.dataset;
-    bn = open_training_data(ck.dataset, config).train;
+    try {
+      bn = open_training_data(ck.dataset, config).train;
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (the checkpoint's training set, for BN recalibration; name another "
+                  "with --bn-dataset)");
+    }
   } else {
     out.bn_dataset = o.bn_dataset;
     bn = datasets::open_dataset(o.bn_dataset);

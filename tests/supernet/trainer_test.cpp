@@ -250,6 +250,20 @@ TEST_F(TrainerTest, CheckpointsAndEvaluation) {
   e = error_of([&] { evaluate_checkpoint(ck, largest_subnet(space), "largest", "generated:3x10", o); });
   EXPECT_NE(e.find("has 3 classes, but checkpoint"), std::string::npos) << e;
 
+  // A checkpoint whose training images moved: BN recalibration names the
+  // way out; --bn-dataset works.
+  Checkpoint moved = load_checkpoint(ck);
+  moved.dataset = "tar:" + out("gone.tar");
+  save_checkpoint(moved, out("moved.pt"));
+  e = error_of([&] { evaluate_checkpoint(out("moved.pt"), largest_subnet(space), "largest", "generated:4x10,res=24", o); });
+  EXPECT_NE(e.find("gone.tar"), std::string::npos) << e;
+  EXPECT_NE(e.find("--bn-dataset"), std::string::npos) << e;
+  CheckpointEvalOptions with_bn = o;
+  with_bn.bn_dataset = "generated:4x8,res=24,seed=2";
+  EXPECT_EQ(evaluate_checkpoint(out("moved.pt"), largest_subnet(space), "largest", "generated:4x10,res=24", with_bn)
+                .result.count,
+            40);
+
   // Corrupt and foreign files.
   const std::string bytes = [&] {
     std::ifstream in(ck, std::ios::binary);
