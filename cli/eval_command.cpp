@@ -1,5 +1,6 @@
 // tinynas eval: top-1 of one subnet of a trained supernet checkpoint on a data
 // set, after BN recalibration on training images.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -7,6 +8,9 @@
 
 #include "cli/commands.h"
 #include "core/arch_io.h"
+#include "core/op_graph.h"
+#include "core/rng.h"
+#include "core/search_space.h"
 #include "core/error.h"
 #include "supernet/trainer.h"
 
@@ -21,7 +25,7 @@ Command add_eval_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("eval", "Top-1 of a subnet of a trained supernet checkpoint on a data set");
-  sub->add_option("--arch", o->arch, "Architecture JSON (tinynas or net.config), or 'largest' / 'smallest'")
+  sub->add_option("--arch", o->arch, "Architecture JSON (tinynas or net.config), or 'largest' / 'smallest' / 'median' (the subnet of median MACs among 101 seeded samples)")
       ->required();
   sub->add_option("--checkpoint", o->checkpoint, "Supernet checkpoint (tinynas train's checkpoint.pt)")->required();
   sub->add_option("--dataset", o->dataset, "Evaluation data set KIND:PATH")->required();
@@ -40,7 +44,7 @@ Command add_eval_command(CLI::App& app) {
   return [o]() {
     supernet::check_device(o->device);
     ArchSpec arch;
-    if (o->arch == "largest" || o->arch == "smallest") {
+    if (o->arch == "largest" || o->arch == "smallest" || o->arch == "median") {
       const SearchSpace space = supernet::checkpoint_space(o->checkpoint);
       int32_t ri = o->arch == "largest" ? static_cast<int32_t>(space.resolutions.size()) - 1 : 0;
       if (o->resolution > 0) {
@@ -52,7 +56,22 @@ Command add_eval_command(CLI::App& app) {
                       o->checkpoint + "'s resolutions (" + list + ")");
         }
       }
-      arch = o->arch == "largest" ? largest_arch(space, 0, ri) : smallest_arch(space, 0, ri);
+      if (o->arch == "median") {
+        // 101 random subnets at this resolution (seeded by --seed), sorted by
+        // MACs; the middle one. The same subnet for the same checkpoint space.
+        Rng rng(derive_seed(o->eval.seed, 0x6d656469616eull));
+        std::vector<std::pair<int64_t, ArchSpec>> drawn;
+        for (int i = 0; i < 101; ++i) {
+          ArchSpec a;
+          sample_arch(space, 0, ri, rng, a);
+          drawn.emplace_back(lower(a).total_macs(), std::move(a));
+        }
+        std::stable_sort(drawn.begin(), drawn.end(),
+                         [](const auto& x, const auto& y) { return x.first < y.first; });
+        arch = drawn[50].second;
+      } else {
+        arch = o->arch == "largest" ? largest_arch(space, 0, ri) : smallest_arch(space, 0, ri);
+      }
     } else {
       arch = load_arch(o->arch, o->resolution);
     }
@@ -70,6 +89,8 @@ Command add_eval_command(CLI::App& app) {
                           {"checkpoint", o->checkpoint},
                           {"arch", o->arch},
                           {"resolution", arch.resolution},
+                          {"macs", lower(arch).total_macs()},
+                          {"arch_spec", arch_to_json(arch)},
                           {"bn_dataset", r.bn_dataset},
                           {"bn_images", r.result.bn_images}};
       std::cout << j.dump(2) << "\n";

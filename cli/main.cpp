@@ -49,6 +49,10 @@ int exec_torch_helper(char** argv) {
   // threads: 8 img/s spinning, 60 img/s passive; 1 thread: 256 img/s).
   // libgomp reads this when LibTorch loads; an explicit setting wins.
   setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  // Transparent huge pages for malloc (glibc >= 2.35): fresh activation and
+  // gradient tensors otherwise pay a page fault per 4 KiB; measured 1.3-2.3x
+  // on a 48x48 conv's forward + backward. An explicit setting wins.
+  setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", /*overwrite=*/0);
   execv(helper.c_str(), argv);
   spdlog::error("cannot run {}: {} (train and eval run there; it is built with the tinynas target)",
                 helper.string(), std::strerror(errno));

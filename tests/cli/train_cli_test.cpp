@@ -220,6 +220,23 @@ TEST_F(TrainCliTest, TrainThenEval) {
   ASSERT_EQ(e.status, 0) << e;
   EXPECT_TRUE(contains(e.out, "(")) << e;
   EXPECT_TRUE(contains(e.out, "/40) on generated:4x10,res=24,seed=1: small.json at resolution 16")) << e;
+
+  // median: the subnet of median MACs among 101 seeded samples, between the
+  // smallest's and the largest's MACs, the same subnet every time.
+  auto eval_json = [&](const char* which) {
+    RunResult m = run({"eval", "--arch", which, "--resolution", "24", "--checkpoint", "r/checkpoint.pt",
+                       "--dataset", "generated:4x10,res=24,seed=1", "--threads", "1", "--json"});
+    EXPECT_EQ(m.status, 0) << m;
+    return m.status == 0 ? json::parse(m.out) : json::object();
+  };
+  const json lo = eval_json("smallest"), mid = eval_json("median"), mid2 = eval_json("median"),
+             hi = eval_json("largest");
+  ASSERT_TRUE(mid.contains("macs") && lo.contains("macs") && hi.contains("macs"));
+  EXPECT_LE(lo["macs"].get<int64_t>(), mid["macs"].get<int64_t>());
+  EXPECT_LE(mid["macs"].get<int64_t>(), hi["macs"].get<int64_t>());
+  EXPECT_LT(lo["macs"].get<int64_t>(), hi["macs"].get<int64_t>());
+  EXPECT_EQ(mid["arch_spec"], mid2["arch_spec"]);
+  EXPECT_EQ(mid["top1"], mid2["top1"]);
 }
 
 // SIGKILL after the first checkpoint, then --resume: the same final weights as
