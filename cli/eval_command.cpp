@@ -22,6 +22,7 @@ Command add_eval_command(CLI::App& app) {
     int32_t resolution = 0, threads = 0;
     supernet::EvalOptions eval;
     bool json = false;
+    bool skip_bad = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("eval", "Top-1 of a subnet of a trained supernet checkpoint on a data set");
@@ -41,6 +42,7 @@ Command add_eval_command(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Torch intra-op threads (0: all cores)")->check(CLI::Range(0, 4096));
   sub->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   sub->add_flag("--json", o->json, "Print the result as JSON");
+  sub->add_flag("--skip-bad", o->skip_bad, "Skip corrupt or missing images of --dataset (counted in a warning)");
   return [o]() {
     supernet::check_device(o->device);
     ArchSpec arch;
@@ -77,6 +79,7 @@ Command add_eval_command(CLI::App& app) {
     }
     supernet::CheckpointEvalOptions opt;
     opt.bn_dataset = o->bn_dataset;
+    opt.skip_bad = o->skip_bad;
     opt.eval = o->eval;
     opt.device = o->device;
     opt.threads = o->threads;

@@ -79,6 +79,7 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--resolutions", c.resolutions, "Input resolutions to train (each in the space; default all)")
       ->delimiter(',');
   sub->add_option("--dataset", c.dataset, "Training data set KIND:PATH (the validation split is held out of it)");
+  sub->add_flag("--skip-bad", c.skip_bad, "Skip corrupt or missing images (counted in a warning every epoch) instead of failing");
   sub->add_option("--max-train-images", c.max_train_images, "Use a seeded random subset of this many images (0: all)");
   sub->add_option("--val-fraction", c.val_fraction, "Fraction held out for validation (stratified)");
   sub->add_option("--split-seed", c.split_seed, "Seed of the train/validation split");

@@ -91,7 +91,9 @@ struct TrainingData {
 // stratified split.
 TrainingData open_training_data(const std::string& spec, const TrainConfig& c) {
   TrainingData d;
-  d.all = datasets::open_dataset(spec);
+  datasets::DatasetOptions options;
+  options.skip_bad = c.skip_bad;
+  d.all = datasets::open_dataset(spec, options);
   if (c.max_train_images > 0 && c.max_train_images < d.all->size()) {
     std::vector<int64_t> order =
         datasets::epoch_order(d.all->size(), derive_seed(c.split_seed, kSubsetStream), 0, true);
@@ -669,6 +671,15 @@ TrainResult Run::go() {
     const json val = guarded("validation", [&] { return evaluate_epoch(); });
     rec.update(val);
     rec["eval_seconds"] = std::chrono::duration<double>(Clock::now() - te).count();
+    if (config_.skip_bad) {
+      const datasets::BadSamples bad_images = data_.all->bad_samples();
+      rec["bad_images"] = bad_images.count;
+      if (bad_images.count > 0) {
+        std::string first;
+        for (const std::string& m : bad_images.first) first += "\n  " + m;
+        spdlog::warn("--skip-bad: {} corrupt image(s) skipped so far; the first:{}", bad_images.count, first);
+      }
+    }
     history_.push_back(rec);
     pos_.epoch += 1;
     pos_.batch = 0;
@@ -717,6 +728,7 @@ json to_json(const TrainConfig& c) {
           {"resolutions", c.resolutions},
           {"dataset", c.dataset},
           {"max_train_images", c.max_train_images},
+          {"skip_bad", c.skip_bad},
           {"val_fraction", c.val_fraction},
           {"split_seed", c.split_seed},
           {"batch_size", c.batch_size},
@@ -750,6 +762,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& where) {
   read_key(j, "resolutions", c.resolutions, where);
   read_key(j, "dataset", c.dataset, where);
   read_key(j, "max_train_images", c.max_train_images, where);
+  read_key(j, "skip_bad", c.skip_bad, where);
   read_key(j, "val_fraction", c.val_fraction, where);
   read_key(j, "split_seed", c.split_seed, where);
   read_key(j, "batch_size", c.batch_size, where);
@@ -899,7 +912,9 @@ CheckpointEval evaluate_checkpoint(const std::string& checkpoint, const ArchSpec
     throw Error(arch_name + ": not a subnet of checkpoint " + checkpoint + " (search space '" + ck.space.name +
                 "' at width " + fmt_g(ck.space.widths.front()) + ", resolutions " + join(ck.space.resolutions) + ", " +
                 std::to_string(ck.space.num_classes) + " classes): " + why);
-  const auto data = datasets::open_dataset(dataset);
+  datasets::DatasetOptions data_options;
+  data_options.skip_bad = o.skip_bad;
+  const auto data = datasets::open_dataset(dataset, data_options);
   if (data->num_classes() != ck.space.num_classes)
     throw Error("data set '" + dataset + "' has " + std::to_string(data->num_classes()) + " classes, but checkpoint " +
                 checkpoint + " was trained on " + std::to_string(ck.space.num_classes) + " (" + ck.dataset + ")");
@@ -931,6 +946,12 @@ CheckpointEval evaluate_checkpoint(const std::string& checkpoint, const ArchSpec
     load_model(net, ck.model, checkpoint);
   });
   out.result = evaluate_subnet(net, arch, data, bn, o.eval);
+  if (const datasets::BadSamples bad_images = data->bad_samples(); bad_images.count > 0) {
+    std::string first;
+    for (const std::string& m : bad_images.first) first += "\n  " + m;
+    spdlog::warn("--skip-bad: {} corrupt image(s) of {} skipped (not counted in the top-1); the first:{}",
+                 bad_images.count, dataset, first);
+  }
   return out;
 }
 

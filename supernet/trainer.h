@@ -62,6 +62,7 @@ struct TrainConfig {
   double width = 0;              // must be one of the space's widths (0: the space's only one)
   std::vector<int32_t> resolutions;  // each must be in the space (empty: all of the space's)
   std::string dataset;               // KIND:PATH (datasets/README.md)
+  bool skip_bad = false;             // skip corrupt images (counted, warned about each epoch) instead of failing
   int64_t max_train_images = 0;      // > 0: a seeded random subset of the data set (tests, quick runs)
   double val_fraction = 0.1;         // held out of the training set, stratified
   uint64_t split_seed = 0;           // the split's seed (fixed: every run validates on the same images)
@@ -164,6 +165,7 @@ EvalResult evaluate_subnet(Supernet& net, const ArchSpec& arch, std::shared_ptr<
 
 struct CheckpointEvalOptions {
   std::string bn_dataset;  // empty: the training images recorded in the checkpoint
+  bool skip_bad = false;   // skip corrupt images of the evaluated data set (counted in a warning)
   EvalOptions eval;
   std::string device = "cpu";
   int32_t threads = 0;

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -369,3 +370,34 @@ TEST_F(TrainCliTest, RealDataSets) {
 }
 
 }  // namespace
+
+// A corrupt input (an MLPerf IC .bin of the wrong size) fails the run, naming
+// the file; with --skip-bad it is skipped and counted in the log.
+TEST_F(TrainCliTest, SkipBadImages) {
+  const fs::path ic = dir_ / "ic";
+  fs::create_directories(ic);
+  std::ofstream csv(ic / "y_labels.csv");
+  std::mt19937 gen(5);
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = "img" + std::to_string(i) + ".bin";
+    std::string bytes(i == 7 ? 100 : 32 * 32 * 3, '\0');
+    for (char& b : bytes) b = static_cast<char>(gen() & 0xff);
+    std::ofstream(ic / name, std::ios::binary) << bytes;
+    csv << name << ",10," << i % 10 << "\n";
+  }
+  csv.close();
+  const std::vector<std::string> opts = {"--dataset", "mlperf-ic:ic", "--resolutions", "16", "--val-fraction", "0.25",
+                                         "--largest-epochs", "1", "--elastic-epochs", "0", "--eval-random", "0"};
+  RunResult r = run(train_args("b", opts));
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "img7.bin")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "b" / "checkpoint.pt"));
+  std::vector<std::string> skip = opts;
+  skip.push_back("--skip-bad");
+  r = run(train_args("s", skip));
+  ASSERT_EQ(r.status, 0) << r;
+  std::ifstream log(dir_ / "s" / "train_log.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(log, line));
+  EXPECT_EQ(json::parse(line)["bad_images"], 1) << line;
+}
