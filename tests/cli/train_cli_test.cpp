@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/tiny_space.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -30,20 +32,7 @@ using nlohmann::json;
 const std::string kBinary = std::string(TINYNAS_BINARY_DIR) + "/tinynas";
 const std::string kSource = TINYNAS_SOURCE_DIR;
 
-constexpr const char* kTinySpace = R"(name: tiny
-widths: [0.5, 1.0]
-resolutions: [16, 24, 32]
-channel_divisor: 8
-first_conv: {channels: 8, kernel: 3, stride: 2}
-first_block: {channels: 8, kernel: 3}
-kernels: [3, 5]
-expands: [2, 3]
-depths: [1, 2]
-stages:
-  - {channels: 16, stride: 2}
-  - {channels: 24, stride: 2}
-num_classes: 10
-)";
+using tinynas::test::kTinySpace;
 
 // 4 classes x 24 images at 24x24, 72 train / 24 val, batch 8: 9 steps per
 // epoch, 1 + 2 epochs.

@@ -19,6 +19,7 @@
 #include "supernet/checkpoint.h"
 #include "supernet/supernet.h"
 #include "tests/test_util.h"
+#include "tests/tiny_space.h"
 
 namespace tinynas::supernet {
 namespace {
@@ -26,20 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_nets::error_of;
 
-constexpr const char* kTinySpace = R"(name: tiny
-widths: [0.5, 1.0]
-resolutions: [16, 24, 32]
-channel_divisor: 8
-first_conv: {channels: 8, kernel: 3, stride: 2}
-first_block: {channels: 8, kernel: 3}
-kernels: [3, 5]
-expands: [2, 3]
-depths: [1, 2]
-stages:
-  - {channels: 16, stride: 2}
-  - {channels: 24, stride: 2}
-num_classes: 10
-)";
+using tinynas::test::kTinySpace;
 
 class TrainerTest : public ::testing::Test {
  protected:
