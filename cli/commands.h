@@ -18,6 +18,12 @@ Command add_calibrate_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 
+#ifndef TINYNAS_TORCH_HELPER
+// Replaces this process by tinynas-torch with the same arguments (see
+// main.cpp); returns an exit status only when that fails.
+int exec_torch_helper();
+#endif
+
 // Exit statuses shared by the commands.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;       // bad input or a failed operation

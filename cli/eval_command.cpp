@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/arch_io.h"
 #include "core/op_graph.h"
 #include "core/rng.h"
@@ -45,38 +46,10 @@ Command add_eval_command(CLI::App& app) {
   sub->add_flag("--skip-bad", o->skip_bad, "Skip corrupt or missing images of --dataset (counted in a warning)");
   return [o]() {
     supernet::check_device(o->device);
-    ArchSpec arch;
-    if (o->arch == "largest" || o->arch == "smallest" || o->arch == "median") {
-      const SearchSpace space = supernet::checkpoint_space(o->checkpoint);
-      int32_t ri = o->arch == "largest" ? static_cast<int32_t>(space.resolutions.size()) - 1 : 0;
-      if (o->resolution > 0) {
-        ri = resolution_index(space, o->resolution);
-        if (ri < 0) {
-          std::string list;
-          for (int32_t r : space.resolutions) list += (list.empty() ? "" : ", ") + std::to_string(r);
-          throw Error("--resolution " + std::to_string(o->resolution) + " is not one of checkpoint " +
-                      o->checkpoint + "'s resolutions (" + list + ")");
-        }
-      }
-      if (o->arch == "median") {
-        // 101 random subnets at this resolution (seeded by --seed), sorted by
-        // MACs; the middle one. The same subnet for the same checkpoint space.
-        Rng rng(derive_seed(o->eval.seed, 0x6d656469616eull));
-        std::vector<std::pair<int64_t, ArchSpec>> drawn;
-        for (int i = 0; i < 101; ++i) {
-          ArchSpec a;
-          sample_arch(space, 0, ri, rng, a);
-          drawn.emplace_back(lower(a).total_macs(), std::move(a));
-        }
-        std::stable_sort(drawn.begin(), drawn.end(),
-                         [](const auto& x, const auto& y) { return x.first < y.first; });
-        arch = drawn[50].second;
-      } else {
-        arch = o->arch == "largest" ? largest_arch(space, 0, ri) : smallest_arch(space, 0, ri);
-      }
-    } else {
-      arch = load_arch(o->arch, o->resolution);
-    }
+    const ArchSpec arch = is_subnet_name(o->arch)
+                              ? named_subnet(supernet::checkpoint_space(o->checkpoint), o->arch, o->resolution,
+                                             o->eval.seed, "checkpoint " + o->checkpoint)
+                              : load_arch(o->arch, o->resolution);
     supernet::CheckpointEvalOptions opt;
     opt.bn_dataset = o->bn_dataset;
     opt.skip_bad = o->skip_bad;

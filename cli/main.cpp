@@ -3,8 +3,10 @@
 // train and eval (LibTorch) run in a second binary, tinynas-torch, built
 // beside this one: LibTorch's static initialisation takes about half a second,
 // which every other command would otherwise pay. `tinynas train|eval ...`
-// execs `tinynas-torch train|eval ...` with the same arguments; both binaries
-// are built from this file (TINYNAS_TORCH_HELPER selects the commands).
+// execs `tinynas-torch train|eval ...` with the same arguments, and so does
+// `tinynas deploy` once it has parsed a --checkpoint (loading trained supernet
+// weights needs LibTorch); both binaries are built from this file
+// (TINYNAS_TORCH_HELPER selects the commands).
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,9 +24,9 @@
 #include "cli/yaml_config.h"
 #include "core/error.h"
 
+#ifndef TINYNAS_TORCH_HELPER
 namespace {
 
-#ifndef TINYNAS_TORCH_HELPER
 // The subcommand named by argv (skipping the global options), or "".
 std::string_view subcommand_of(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -39,8 +41,14 @@ std::string_view subcommand_of(int argc, char** argv) {
   return "";
 }
 
-// Replaces this process by tinynas-torch (same arguments); returns only on failure.
-int exec_torch_helper(char** argv) {
+char** program_argv = nullptr;
+
+}  // namespace
+
+namespace tinynas::cli {
+
+int exec_torch_helper() {
+  char** argv = program_argv;
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   const std::filesystem::path helper = (ec ? std::filesystem::path(argv[0]) : self).parent_path() / "tinynas-torch";
@@ -54,13 +62,13 @@ int exec_torch_helper(char** argv) {
   // on a 48x48 conv's forward + backward. An explicit setting wins.
   setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", /*overwrite=*/0);
   execv(helper.c_str(), argv);
-  spdlog::error("cannot run {}: {} (train and eval run there; it is built with the tinynas target)",
+  spdlog::error("cannot run {}: {} (train, eval and deploy --checkpoint run there; it is built with the tinynas target)",
                 helper.string(), std::strerror(errno));
   return tinynas::cli::kExitError;
 }
-#endif
 
-}  // namespace
+}  // namespace tinynas::cli
+#endif
 
 int main(int argc, char** argv) {
   using namespace tinynas::cli;
@@ -69,8 +77,9 @@ int main(int argc, char** argv) {
   logger->set_pattern("%^[%l]%$ %v");
   spdlog::set_default_logger(logger);
 #ifndef TINYNAS_TORCH_HELPER
+  program_argv = argv;
   if (const std::string_view sub = subcommand_of(argc, argv); sub == "train" || sub == "eval")
-    return exec_torch_helper(argv);
+    return exec_torch_helper();
 #endif
 
   CLI::App app{"tinynas: find, train and ship neural networks for microcontrollers"};
@@ -86,7 +95,7 @@ int main(int argc, char** argv) {
 
   std::map<std::string, Command> commands;
 #ifdef TINYNAS_TORCH_HELPER
-  for (auto add : {add_train_command, add_eval_command}) {
+  for (auto add : {add_train_command, add_eval_command, add_deploy_command}) {
 #else
   for (auto add : {add_cost_command, add_space_command, add_deploy_command,
                     add_calibrate_command}) {

@@ -1,11 +1,13 @@
-// Options several commands share: the budget flags.
+// Options several commands share: the budget flags, subnets named by role.
 #pragma once
 
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "core/arch.h"
 #include "core/mcu.h"
+#include "core/search_space.h"
 
 namespace tinynas::cli {
 
@@ -18,5 +20,14 @@ void add_budget_flags(CLI::App& sub, BudgetFlags& flags);
 // The MCU's default budget with the given flags replacing parts of it; sizes
 // that do not parse throw tinynas::Error naming the flag.
 Budget resolve_budget(const McuTarget& mcu, const BudgetFlags& flags);
+
+// `--arch largest|smallest|median` of a (checkpoint's) space.
+bool is_subnet_name(const std::string& arch);
+// The named subnet at `resolution` (0: the largest resolution for largest,
+// else the smallest); median is the subnet of median MACs among 101 subnets
+// sampled with `seed`. Throws tinynas::Error naming `where` (the checkpoint)
+// when the resolution is not one of the space's.
+ArchSpec named_subnet(const SearchSpace& space, const std::string& name, int32_t resolution, uint64_t seed,
+                      const std::string& where);
 
 }  // namespace tinynas::cli

@@ -223,4 +223,14 @@ void DataLoader::stop() {
   s.done.clear();
 }
 
+std::vector<float> image_nhwc(const Batch& b, int64_t i) {
+  if (i < 0 || i >= b.size) throw Error("image_nhwc: image " + std::to_string(i) + " of a batch of " + std::to_string(b.size));
+  const int64_t c = b.channels, hw = int64_t{b.height} * b.width;
+  std::vector<float> out(static_cast<size_t>(c * hw));
+  const float* src = b.images.data() + i * c * hw;
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>(p * c + ch)] = src[ch * hw + p];
+  return out;
+}
+
 }  // namespace tinynas::datasets

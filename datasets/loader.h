@@ -78,6 +78,10 @@ class DataLoader {
   std::unique_ptr<Impl> impl_;
 };
 
+// Image i of a batch in NHWC order (height x width x channels), the layout
+// deploy's int8 models take.
+std::vector<float> image_nhwc(const Batch& batch, int64_t i);
+
 // The order in which `epoch` visits items 0..size-1: identity without shuffle,
 // else a Fisher-Yates shuffle seeded by (seed, epoch).
 std::vector<int64_t> epoch_order(int64_t size, uint64_t seed, int64_t epoch, bool shuffle);

@@ -11,7 +11,10 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "core/memory_planner.h"
+#include "core/rng.h"
 #include "core/size.h"
+#include "datasets/dataset.h"
+#include "datasets/loader.h"
 #include "deploy/board/board_runner.h"
 #include "deploy/board/firmware_build.h"
 #include "deploy/c_emitter.h"
@@ -56,6 +59,54 @@ int argmax(const std::vector<float>& v) {
   return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
+// Labelled images to evaluate on: a seeded draw of `count` images of the data
+// set (all when it has fewer), centre-cropped at the model's resolution with
+// the loaders' normalisation, NHWC.
+struct EvalSet {
+  std::vector<std::vector<float>> images;
+  std::vector<int64_t> labels;  // empty for synthetic images
+  std::vector<std::string> class_names;
+};
+
+EvalSet load_eval_set(const std::string& spec, const OpGraph& graph, int32_t resolution, int32_t count,
+                      uint64_t seed) {
+  auto data = datasets::open_dataset(spec);
+  const TensorShape& in = graph.tensors[static_cast<size_t>(graph.input)].shape;
+  const int32_t classes = graph.tensors[static_cast<size_t>(graph.output)].shape.c;
+  if (data->channels() != in.c)
+    throw Error("--eval-dataset " + spec + ": " + std::to_string(data->channels()) +
+                " channel(s) per image, but the model takes " + std::to_string(in.c));
+  if (data->num_classes() != classes)
+    throw Error("--eval-dataset " + spec + ": " + std::to_string(data->num_classes()) +
+                " classes, but the model has " + std::to_string(classes) + " outputs");
+  if (data->size() < 1) throw Error("--eval-dataset " + spec + ": no images");
+  if (data->size() < count)
+    spdlog::warn("--eval-count {}: {} has only {} images; evaluating all", count, spec, data->size());
+  std::vector<int64_t> pick = datasets::epoch_order(data->size(), derive_seed(seed, 0x6576616cull), 0, true);
+  pick.resize(static_cast<size_t>(std::min<int64_t>(count, data->size())));
+  const auto subset = datasets::make_subset(data, pick, "a seeded draw of " + std::to_string(pick.size()));
+  datasets::LoaderOptions lo;
+  lo.batch_size = 256;
+  lo.shuffle = false;
+  lo.transform.train = false;
+  lo.transform.height = lo.transform.width = resolution;
+  datasets::DataLoader loader(subset, lo);
+  loader.start_epoch(0);
+  EvalSet set;
+  set.class_names = data->class_names();
+  while (auto b = loader.next()) {
+    for (int64_t i = 0; i < b->size; ++i) {
+      set.images.push_back(datasets::image_nhwc(*b, i));
+      set.labels.push_back(b->labels[static_cast<size_t>(i)]);
+    }
+  }
+  return set;
+}
+
+double share(int64_t part, size_t whole) {
+  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+}
+
 // The output directory must be new, empty, or an earlier deploy's output
 // (which it replaces): never a folder with someone's files in it.
 void check_out_dir(const fs::path& out) {
@@ -72,15 +123,19 @@ json deploy_model(const DeployOptions& o) {
   if (o.run != "qemu" && o.run != "pyocd" && o.run != "none")
     throw Error("--run: '" + o.run + "' is not a board back end (qemu, pyocd or none)");
   if (o.eval_count < 1 || o.eval_count > 1000) throw Error("--eval-count: must be in 1..1000");
-  if (!o.checkpoint.empty())
-    throw Error("--checkpoint: loading trained supernet weights needs the supernet stage, which "
-                "is not built yet; deploy with --random-weights to measure an architecture");
-  if (!o.random_weights) throw Error("give --checkpoint FILE or --random-weights");
+  if (o.random_weights && (o.trained || !o.checkpoint.empty()))
+    throw Error("--random-weights and --checkpoint exclude each other");
+  if (!o.random_weights && !o.trained) {
+    if (!o.checkpoint.empty())
+      throw Error("--checkpoint " + o.checkpoint + ": trained weights are loaded by tinynas-torch (run deploy "
+                  "through the tinynas command)");
+    throw Error("give --checkpoint FILE (trained weights) or --random-weights");
+  }
   const fs::path out(o.out_dir);
   check_out_dir(out);
 
   const McuTarget mcu = load_mcu(o.mcu);
-  const ArchSpec arch = load_arch(o.arch_path);
+  const ArchSpec arch = o.arch ? *o.arch : load_arch(o.arch_path);
   const Budget budget = budget_for(mcu, o.flash_budget, o.sram_budget);
   const CostReport predicted = estimate_cost(arch, mcu, budget);
   if (!predicted.fits_flash || !predicted.fits_sram) {
@@ -97,24 +152,58 @@ json deploy_model(const DeployOptions& o) {
   }
 
   // Weights, int8 model, plan, code.
-  spdlog::info("quantising {} ({:.2f}M MACs) with random weights (seed {})", o.arch_path,
-               static_cast<double>(predicted.macs) / 1e6, o.seed);
-  const FloatModel fm = random_float_model(arch, o.seed);
+  const std::string weights_text =
+      o.trained ? o.trained->description : "random weights (seed " + std::to_string(o.seed) + ")";
+  FloatModel fm;
+  std::vector<std::vector<float>> calibration_images;
+  if (o.trained) {
+    fm.arch = arch;
+    fm.graph = lower(arch);
+    if (o.trained->ops.size() != fm.graph.ops.size())
+      throw Error("--checkpoint " + o.checkpoint + ": " + std::to_string(o.trained->ops.size()) +
+                  " weight sets for the " + std::to_string(fm.graph.ops.size()) + " ops of " + o.arch_path);
+    fm.ops = o.trained->ops;
+    calibration_images = o.trained->calibration_images;
+  } else {
+    fm = random_float_model(arch, o.seed);
+    calibration_images = synthetic_images(arch, o.calibration_count > 0 ? o.calibration_count : 8, o.seed ^ 0xCA11u);
+  }
+  spdlog::info("quantising {} ({:.2f}M MACs), {}, calibrated on {} images", o.arch_path,
+               static_cast<double>(predicted.macs) / 1e6, weights_text, calibration_images.size());
   QuantizeOptions qo;
   qo.calibration = o.calibration;
-  const QuantizedModel q = quantize(fm, synthetic_images(arch, o.calibration_count, o.seed ^ 0xCA11u), qo);
+  // Images from a data set arrive in the loaders' pixel convention; keep it
+  // exact (q = pixel - 128) rather than calibrating the input range.
+  if (o.trained || !o.eval_dataset.empty()) qo.input = kPixelInputQuant;
+  const QuantizedModel q = quantize(fm, calibration_images, qo);
   const MemoryPlan plan = plan_memory(q.graph);
   const GeneratedModel gen = generate_c(
-      q, plan, {"Architecture " + fs::path(o.arch_path).filename().string() + " for " + mcu.name +
-                    "; random weights (seed " + std::to_string(o.seed) + ")."});
+      q, plan, {"Architecture " + fs::path(o.arch_path).filename().string() + " for " + mcu.name + "; " +
+                weights_text + "."});
 
-  const auto images = synthetic_images(arch, o.eval_count, o.seed ^ 0xE7A1u);
+  EvalSet eval;
+  if (!o.eval_dataset.empty()) {
+    eval = load_eval_set(o.eval_dataset, q.graph, arch.resolution, o.eval_count, o.seed);
+    if (o.trained && !o.trained->class_names.empty() && eval.class_names != o.trained->class_names)
+      spdlog::warn("--eval-dataset {} names its classes differently from the training set; labels are compared "
+                   "by index", o.eval_dataset);
+  } else {
+    eval.images = synthetic_images(arch, o.eval_count, o.seed ^ 0xE7A1u);
+  }
+  const bool labelled = !eval.labels.empty();
+  // Host side: the float network and the int8 reference on every image.
   std::vector<std::vector<int8_t>> inputs, expected;
-  int agree_float = 0;
-  for (const auto& img : images) {
-    inputs.push_back(quantize_input(q, img));
+  int64_t agree_float = 0, float_correct = 0, int8_host_correct = 0;
+  for (size_t i = 0; i < eval.images.size(); ++i) {
+    inputs.push_back(quantize_input(q, eval.images[i]));
     expected.push_back(run_reference(q, inputs.back()));
-    agree_float += argmax(expected.back()) == argmax(float_forward(fm, img));
+    const int float_class = argmax(float_forward(fm, eval.images[i]));
+    const int int8_class = argmax(expected.back());
+    agree_float += int8_class == float_class;
+    if (labelled) {
+      float_correct += float_class == eval.labels[i];
+      int8_host_correct += int8_class == eval.labels[i];
+    }
   }
 
   // Build everything in a staging folder beside OUT; move it in at the end.
@@ -129,34 +218,50 @@ json deploy_model(const DeployOptions& o) {
   } cleanup{staging};
   const fs::path src = staging / "src";
   write_generated(gen, src.string());
-  write_file_atomic((src / "inputs.c").string(), inputs_c(inputs));
+  // Many labelled images go to the board by semihosting (tn_inputs.bin in
+  // its working directory); a few synthetic ones live in flash (inputs.c),
+  // which needs no host file access on a probe.
+  const bool inputs_from_host = labelled;
+  if (inputs_from_host) {
+    std::string bytes;
+    for (const auto& in : inputs) bytes.append(reinterpret_cast<const char*>(in.data()), in.size());
+    write_file_atomic((staging / "tn_inputs.bin").string(), bytes);
+  } else {
+    write_file_atomic((src / "inputs.c").string(), inputs_c(inputs));
+  }
 
   FirmwareBuild fb;
   fb.dir = staging.string();
   fb.mcu = mcu;
   fb.for_qemu = o.run == "qemu";
-  fb.sources = {(src / "model.c").string(), (src / "weights.c").string(), (src / "inputs.c").string()};
+  fb.sources = {(src / "model.c").string(), (src / "weights.c").string()};
+  if (inputs_from_host)
+    fb.defines.push_back("TN_INPUTS_FROM_HOST");
+  else
+    fb.sources.push_back((src / "inputs.c").string());
   for (const auto& f : runtime_sources_for(gen.kernels_used))
     fb.sources.push_back((fs::path(runtime_dir()) / "src" / f).string());
   fb.include_dirs = {src.string()};
   fb.stack_bytes = mcu.stack_bytes;
-  fb.test_flash_bytes = static_cast<int64_t>(inputs.size()) * q.graph.tensors[q.graph.input].bytes;
+  const int64_t inputs_bytes =
+      inputs_from_host ? 0 : static_cast<int64_t>(inputs.size()) * q.graph.tensors[q.graph.input].bytes;
+  fb.test_flash_bytes = inputs_bytes;
   if (o.profile) fb.defines.push_back("TN_PROFILE");
   spdlog::info("building firmware for {} ({})", mcu.name, mcu.core);
   const FirmwareResult fw = build_firmware(fb);
 
   json report;
   report["arch"] = o.arch_path;
+  report["arch_spec"] = arch_to_json(arch);
   report["mcu"] = mcu.name;
   report["core"] = mcu.core;
-  report["weights"] = "random (seed " + std::to_string(o.seed) + ")";
+  report["weights"] = weights_text;
+  if (o.trained) report["checkpoint"] = o.checkpoint;
   report["generator_version"] = kGeneratorVersion;
   report["macs"] = predicted.macs;
   report["params"] = predicted.params;
   // The test images the harness carries in flash are not part of a deployed
   // model: flash_bytes leaves them out (they are reported on their own).
-  const int64_t inputs_bytes =
-      static_cast<int64_t>(inputs.size()) * q.graph.tensors[q.graph.input].bytes;
   report["flash_bytes"] = fw.flash_bytes - inputs_bytes;
   report["test_inputs_flash_bytes"] = inputs_bytes;
   report["sram_bytes"] = fw.sram_bytes;
@@ -172,26 +277,38 @@ json deploy_model(const DeployOptions& o) {
                                  static_cast<double>(predicted.flash_bytes);
   report["run"] = o.run;
   report["inputs"] = static_cast<int>(inputs.size());
-  report["int8_float_argmax_agreement"] =
-      static_cast<double>(agree_float) / static_cast<double>(inputs.size());
-  report["int8_top1"] = nullptr;  // needs a labelled --eval-dataset (data sets: issue 3)
+  report["inputs_source"] = inputs_from_host ? "tn_inputs.bin (semihosting)" : "inputs.c (flash)";
+  report["int8_float_argmax_agreement"] = share(agree_float, inputs.size());
+  report["eval_dataset"] = labelled ? json(o.eval_dataset) : json(nullptr);
+  // Top-1 on the evaluated images: the float network (BN folded, the same
+  // graph), the int8 model on the host (reference interpreter) and on the
+  // board; null without labelled images.
+  report["float_top1"] = labelled ? json(share(float_correct, inputs.size())) : json(nullptr);
+  report["int8_top1_host"] = labelled ? json(share(int8_host_correct, inputs.size())) : json(nullptr);
+  report["int8_top1"] = nullptr;
 
   if (o.run != "none") {
     spdlog::info("running on {} ({})", o.run == "qemu" ? mcu.qemu_machine : "a board", o.run);
-    const BoardResult br = o.run == "qemu" ? run_qemu(mcu, fw.elf, o.timeout_s)
-                                           : run_pyocd(mcu, fw.elf, o.timeout_s);
+    PyocdOptions po;
+    po.work_dir = staging.string();
+    const BoardResult br = o.run == "qemu" ? run_qemu(mcu, fw.elf, o.timeout_s, staging.string())
+                                           : run_pyocd(mcu, fw.elf, o.timeout_s, po);
     if (!br.ok()) {
       std::string tail = br.log.size() > 2000 ? br.log.substr(br.log.size() - 2000) : br.log;
       throw Error("the firmware did not complete on " + o.run + ": " + br.failure() + "\n" + tail);
     }
     int mismatches = 0;
+    int64_t board_correct = 0;
     double total = 0;
     for (const auto& r : br.runs) {
       if (r.index < 0 || r.index >= static_cast<int>(expected.size()) ||
           r.output != expected[static_cast<size_t>(r.index)])
         ++mismatches;
+      if (labelled && r.index >= 0 && r.index < static_cast<int>(eval.labels.size()) && !r.output.empty())
+        board_correct += argmax(r.output) == eval.labels[static_cast<size_t>(r.index)];
       total += r.measured;
     }
+    if (labelled) report["int8_top1"] = share(board_correct, inputs.size());
     const double per_inference = br.runs.empty() ? 0 : total / static_cast<double>(br.runs.size());
     report[br.unit] = per_inference;
     report["counter_source"] = br.counter_source;

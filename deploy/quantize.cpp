@@ -253,6 +253,11 @@ QuantizedModel quantize(const FloatModel& model,
   q.graph = g;
   q.tensors.resize(g.tensors.size());
   for (size_t t = 0; t < ranges.size(); ++t) q.tensors[t] = tensor_quant(ranges[t]);
+  if (options.input) {
+    if (!(options.input->scale > 0) || options.input->zero_point < -128 || options.input->zero_point > 127)
+      throw Error("quantize: the fixed input quantisation needs scale > 0 and a zero point in -128..127");
+    q.tensors[static_cast<size_t>(g.input)] = *options.input;
+  }
   q.ops.resize(g.ops.size());
   // In graph order, so a tensor's quantisation is final (the avgpool override)
   // before any later op reads it.

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/arch.h"
@@ -86,7 +87,14 @@ enum class Calibration { kMinMax, kPercentile };
 struct QuantizeOptions {
   Calibration calibration = Calibration::kMinMax;
   double percentile = 99.99;  // for kPercentile: keep this share of values inside the range
+  // The input's quantisation fixed instead of calibrated: for images from a
+  // data set, the loader's convention (datasets/transforms.h: uint8 pixel v
+  // is (v - 128) / 127.5), so firmware feeds camera pixels as q = v - 128.
+  std::optional<TensorQuant> input;
 };
+
+// The data sets' default input convention as an int8 quantisation.
+inline constexpr TensorQuant kPixelInputQuant{1.0f / 127.5f, 0};
 
 // Quantises with activation ranges observed on `calibration_inputs` (each an
 // NHWC float image). Throws tinynas::Error on an empty calibration set.

@@ -848,35 +848,95 @@ void check_device(const std::string& device) {
 
 // ---- evaluation --------------------------------------------------------------------------
 
+namespace {
+
+// BN recalibration of `arch` on bn_batches batches of `bn_data` (train
+// transform, seeded order); returns the images used. Leaves `arch` active.
+int64_t recalibrate_subnet_bn(Supernet& net, const ArchSpec& arch, std::shared_ptr<const datasets::Dataset> bn_data,
+                              const EvalOptions& o) {
+  net.set_active(arch);
+  if (o.bn_batches <= 0) return 0;
+  const torch::Device device = net.module().parameters().front().device();
+  datasets::LoaderOptions lo;
+  lo.batch_size = o.bn_batch_size;
+  lo.workers = o.workers;
+  lo.seed = o.seed;
+  lo.shuffle = true;
+  lo.transform.train = true;
+  lo.transform.scale_min = o.scale_min;
+  lo.transform.height = lo.transform.width = arch.resolution;
+  datasets::DataLoader loader(bn_data, lo);
+  loader.start_epoch(0);
+  std::vector<at::Tensor> batches;
+  int64_t images = 0;
+  while (static_cast<int32_t>(batches.size()) < o.bn_batches) {
+    auto b = loader.next();
+    if (!b) break;
+    if (b->size < 2) continue;
+    batches.push_back(images_of(*b, device).clone());
+    images += b->size;
+  }
+  loader.stop();
+  if (batches.empty()) throw Error("no batch of at least 2 images for BN recalibration");
+  net.recalibrate_bn(batches);
+  return images;
+}
+
+// A checkpoint's supernet rebuilt for one of its subnets, with the data set
+// for BN recalibration.
+struct OpenedCheckpoint {
+  Checkpoint ck;
+  TrainConfig config;
+  std::shared_ptr<const datasets::Dataset> bn;
+  std::string bn_dataset;
+  std::optional<Supernet> net;
+};
+
+OpenedCheckpoint open_checkpoint_for(Checkpoint loaded, const std::string& checkpoint, const ArchSpec& arch,
+                                     const std::string& arch_name, const std::string& bn_dataset,
+                                     const std::string& device, int32_t threads) {
+  check_device(device);
+  OpenedCheckpoint out;
+  out.ck = std::move(loaded);
+  const Checkpoint& ck = out.ck;
+  out.config = train_config_from_json(ck.config, checkpoint);
+  if (std::string why; !contains(ck.space, arch, &why))
+    throw Error(arch_name + ": not a subnet of checkpoint " + checkpoint + " (search space '" + ck.space.name +
+                "' at width " + fmt_g(ck.space.widths.front()) + ", resolutions " + join(ck.space.resolutions) + ", " +
+                std::to_string(ck.space.num_classes) + " classes): " + why);
+  if (bn_dataset.empty()) {
+    out.bn_dataset = ck.dataset;
+    try {
+      out.bn = open_training_data(ck.dataset, out.config).train;
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (the checkpoint's training set, for BN recalibration; name another "
+                  "with --bn-dataset)");
+    }
+  } else {
+    out.bn_dataset = bn_dataset;
+    out.bn = datasets::open_dataset(bn_dataset);
+  }
+  check_channels(*out.bn, ck.space, out.bn_dataset);
+  set_threads(threads);
+  SupernetOptions so;
+  so.seed = out.config.seed;
+  so.threads = threads;
+  out.net.emplace(ck.space, so);
+  guarded("loading the checkpoint", [&] {
+    out.net->module().to(torch::Device(device == "cuda" ? torch::kCUDA : torch::kCPU));
+    load_model(*out.net, ck.model, checkpoint);
+  });
+  return out;
+}
+
+}  // namespace
+
 EvalResult evaluate_subnet(Supernet& net, const ArchSpec& arch, std::shared_ptr<const datasets::Dataset> data,
                            std::shared_ptr<const datasets::Dataset> bn_data, const EvalOptions& o) {
   return guarded("evaluate", [&] {
     EvalResult result;
-    net.set_active(arch);
+    result.bn_images = recalibrate_subnet_bn(net, arch, bn_data, o);
     const torch::Device device = net.module().parameters().front().device();
-    if (o.bn_batches > 0) {
-      datasets::LoaderOptions lo;
-      lo.batch_size = o.bn_batch_size;
-      lo.workers = o.workers;
-      lo.seed = o.seed;
-      lo.shuffle = true;
-      lo.transform.train = true;
-      lo.transform.scale_min = o.scale_min;
-      lo.transform.height = lo.transform.width = arch.resolution;
-      datasets::DataLoader loader(bn_data, lo);
-      loader.start_epoch(0);
-      std::vector<at::Tensor> batches;
-      while (static_cast<int32_t>(batches.size()) < o.bn_batches) {
-        auto b = loader.next();
-        if (!b) break;
-        if (b->size < 2) continue;
-        batches.push_back(images_of(*b, device).clone());
-        result.bn_images += b->size;
-      }
-      loader.stop();
-      if (batches.empty()) throw Error("no batch of at least 2 images for BN recalibration");
-      net.recalibrate_bn(batches);
-    }
     net.eval();
     datasets::LoaderOptions lo;
     lo.batch_size = o.batch_size;
@@ -899,59 +959,67 @@ EvalResult evaluate_subnet(Supernet& net, const ArchSpec& arch, std::shared_ptr<
 
 SearchSpace checkpoint_space(const std::string& checkpoint) { return load_checkpoint(checkpoint).space; }
 
-json checkpoint_config(const std::string& checkpoint) { return load_checkpoint(checkpoint).config; }
+nlohmann::json checkpoint_config(const std::string& checkpoint) { return load_checkpoint(checkpoint).config; }
 
 CheckpointEval evaluate_checkpoint(const std::string& checkpoint, const ArchSpec& arch, const std::string& arch_name,
                                    const std::string& dataset, const CheckpointEvalOptions& o) {
   check_device(o.device);
-  const Checkpoint ck = load_checkpoint(checkpoint);
-  const TrainConfig config = train_config_from_json(ck.config, checkpoint);
-  CheckpointEval out;
-  out.space = ck.space;
-  if (std::string why; !contains(ck.space, arch, &why))
-    throw Error(arch_name + ": not a subnet of checkpoint " + checkpoint + " (search space '" + ck.space.name +
-                "' at width " + fmt_g(ck.space.widths.front()) + ", resolutions " + join(ck.space.resolutions) + ", " +
-                std::to_string(ck.space.num_classes) + " classes): " + why);
+  // The evaluated data set is checked before the (slower) supernet is built.
+  Checkpoint ck_meta = load_checkpoint(checkpoint);
   datasets::DatasetOptions data_options;
   data_options.skip_bad = o.skip_bad;
   const auto data = datasets::open_dataset(dataset, data_options);
-  if (data->num_classes() != ck.space.num_classes)
+  if (data->num_classes() != ck_meta.space.num_classes)
     throw Error("data set '" + dataset + "' has " + std::to_string(data->num_classes()) + " classes, but checkpoint " +
-                checkpoint + " was trained on " + std::to_string(ck.space.num_classes) + " (" + ck.dataset + ")");
-  if (data->class_names() != ck.class_names)
+                checkpoint + " was trained on " + std::to_string(ck_meta.space.num_classes) + " (" + ck_meta.dataset +
+                ")");
+  if (data->class_names() != ck_meta.class_names)
     spdlog::warn("data set '{}' names its classes differently from the checkpoint's training set; labels are "
                  "compared by index", dataset);
-  check_channels(*data, ck.space, dataset);
-  std::shared_ptr<const datasets::Dataset> bn;
-  if (o.bn_dataset.empty()) {
-    out.bn_dataset = ck.dataset;
-    try {
-      bn = open_training_data(ck.dataset, config).train;
-    } catch (const Error& e) {
-      throw Error(std::string(e.what()) + " (the checkpoint's training set, for BN recalibration; name another "
-                  "with --bn-dataset)");
-    }
-  } else {
-    out.bn_dataset = o.bn_dataset;
-    bn = datasets::open_dataset(o.bn_dataset);
-  }
-  check_channels(*bn, ck.space, out.bn_dataset);
-  set_threads(o.threads);
-  SupernetOptions so;
-  so.seed = config.seed;
-  so.threads = o.threads;
-  Supernet net(ck.space, so);
-  guarded("loading the checkpoint", [&] {
-    net.module().to(torch::Device(o.device == "cuda" ? torch::kCUDA : torch::kCPU));
-    load_model(net, ck.model, checkpoint);
-  });
-  out.result = evaluate_subnet(net, arch, data, bn, o.eval);
+  check_channels(*data, ck_meta.space, dataset);
+  OpenedCheckpoint opened = open_checkpoint_for(std::move(ck_meta), checkpoint, arch, arch_name, o.bn_dataset, o.device, o.threads);
+  CheckpointEval out;
+  out.space = opened.ck.space;
+  out.bn_dataset = opened.bn_dataset;
+  out.result = evaluate_subnet(*opened.net, arch, data, opened.bn, o.eval);
   if (const datasets::BadSamples bad_images = data->bad_samples(); bad_images.count > 0) {
     std::string first;
     for (const std::string& m : bad_images.first) first += "\n  " + m;
     spdlog::warn("--skip-bad: {} corrupt image(s) of {} skipped (not counted in the top-1); the first:{}",
                  bad_images.count, dataset, first);
   }
+  return out;
+}
+
+ExportedSubnet export_subnet(const std::string& checkpoint, const ArchSpec& arch, const std::string& arch_name,
+                             const ExportOptions& o) {
+  if (o.calibration_images < 1) throw Error("export: at least one calibration image");
+  OpenedCheckpoint opened = open_checkpoint_for(load_checkpoint(checkpoint), checkpoint, arch, arch_name, o.bn_dataset, "cpu", o.threads);
+  ExportedSubnet out;
+  out.space = opened.ck.space;
+  out.class_names = opened.ck.class_names;
+  out.dataset = opened.ck.dataset;
+  out.bn_dataset = opened.bn_dataset;
+  guarded("export", [&] {
+    out.bn_images = recalibrate_subnet_bn(*opened.net, arch, opened.bn, o.bn);
+    opened.net->eval();
+    out.weights = opened.net->float_weights(arch);
+    // Calibration images: a seeded draw of the training split with the
+    // evaluation transform (what the deployed model will see), NHWC.
+    datasets::LoaderOptions lo;
+    lo.batch_size = o.calibration_images;
+    lo.workers = o.bn.workers;
+    lo.seed = derive_seed(o.bn.seed, 0x63616c6962ull);
+    lo.shuffle = true;
+    lo.transform.train = false;
+    lo.transform.height = lo.transform.width = arch.resolution;
+    datasets::DataLoader loader(opened.bn, lo);
+    loader.start_epoch(0);
+    auto b = loader.next();
+    loader.stop();
+    if (!b || b->size < 1) throw Error("export: no image for calibration in " + opened.bn_dataset);
+    for (int64_t n = 0; n < b->size; ++n) out.calibration_images.push_back(datasets::image_nhwc(*b, n));
+  });
   return out;
 }
 

@@ -43,6 +43,7 @@
 
 #include "core/arch.h"
 #include "core/search_space.h"
+#include "supernet/supernet.h"
 
 namespace torch::nn {
 class SequentialImpl;
@@ -53,7 +54,6 @@ class Dataset;
 
 namespace tinynas::supernet {
 
-class Supernet;
 
 // Everything that decides a training run. Field names are the YAML keys and
 // (with '-' for '_') the `tinynas train` flags.
@@ -183,6 +183,37 @@ struct CheckpointEval {
 CheckpointEval evaluate_checkpoint(const std::string& checkpoint, const ArchSpec& arch,
                                    const std::string& arch_name, const std::string& dataset,
                                    const CheckpointEvalOptions& options);
+// ---- exporting a subnet for deployment -------------------------------------
+
+struct ExportOptions {
+  EvalOptions bn;                  // BN recalibration (bn_batches, bn_batch_size, workers, seed)
+  std::string bn_dataset;          // empty: the training images recorded in the checkpoint
+  int32_t calibration_images = 64; // for the int8 activation ranges
+  int32_t threads = 0;
+};
+
+struct ExportedSubnet {
+  // BN-folded float weights per op of lower(arch) (deploy's FloatOpWeights),
+  // after BN recalibration of the subnet.
+  std::vector<OpWeights> weights;
+  // A seeded draw of the BN data set (the checkpoint's training split by
+  // default) with the evaluation transform at arch.resolution, NHWC floats:
+  // the representative images int8 calibration takes.
+  std::vector<std::vector<float>> calibration_images;
+  SearchSpace space;
+  std::vector<std::string> class_names;
+  std::string dataset;     // the checkpoint's training data set
+  std::string bn_dataset;  // the one used for BN recalibration and calibration images
+  int64_t bn_images = 0;
+};
+
+// `tinynas deploy --checkpoint`: the subnet `arch` of a checkpoint as the
+// float network deploy quantises. Throws tinynas::Error when `arch` is not a
+// subnet of the checkpoint's space (naming arch_name and why) or the data
+// cannot be read.
+ExportedSubnet export_subnet(const std::string& checkpoint, const ArchSpec& arch, const std::string& arch_name,
+                             const ExportOptions& options);
+
 // The space stored in a checkpoint (for resolving `--arch largest|smallest`)
 // and its training configuration (to_json(TrainConfig)).
 SearchSpace checkpoint_space(const std::string& checkpoint);

@@ -171,7 +171,7 @@ BoardResult parse_board_output(const std::string& text) {
   return r;
 }
 
-BoardResult run_qemu(const McuTarget& mcu, const std::string& elf, int timeout_s) {
+BoardResult run_qemu(const McuTarget& mcu, const std::string& elf, int timeout_s, const std::string& work_dir) {
   if (mcu.qemu_machine.empty())
     throw Error(mcu.name + ": no QEMU machine emulates its core (" + mcu.core +
                 "): run it on the board (pyOCD) instead");
@@ -189,6 +189,7 @@ BoardResult run_qemu(const McuTarget& mcu, const std::string& elf, int timeout_s
                            "-kernel", elf});
   ProcessOptions options;
   options.timeout_s = timeout_s;
+  options.cwd = work_dir;
   const ProcessResult p = run_process(argv, options);
 
   BoardResult r = parse_board_output(p.out);
@@ -365,7 +366,7 @@ BoardResult run_pyocd(const McuTarget& mcu, const std::string& elf, int timeout_
                    : std::vector<std::string>{tools.gdbserver, "-t", target, "-p", port, "-S", "-sc", "stdx",
                                               "-C", "none"};
   server_argv.insert(server_argv.end(), probe_args.begin(), probe_args.end());
-  BackgroundProcess server(server_argv);
+  BackgroundProcess server(server_argv, options.work_dir);
 
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
   Socket gdb;

@@ -70,12 +70,17 @@ BoardResult parse_board_output(const std::string& text);
 // not found: install qemu-system-arm"; $TINYNAS_QEMU overrides the path), the
 // MCU has no QEMU machine, or elf does not exist. A crash or timeout is a
 // result (ok() false), not an exception.
-BoardResult run_qemu(const McuTarget& mcu, const std::string& elf, int timeout_s);
+//
+// work_dir: QEMU's working directory, where the firmware's semihosting file
+// operations (the harness's tn_inputs.bin, see deploy/firmware/harness.c)
+// resolve relative names; "": the caller's.
+BoardResult run_qemu(const McuTarget& mcu, const std::string& elf, int timeout_s, const std::string& work_dir = "");
 
 struct PyocdOptions {
   std::string target;  // pyOCD target type; "" = $TINYNAS_PYOCD_TARGET, else from the MCU
   std::string probe;   // probe unique ID (or a unique part of it); "" = the only one
   int gdb_port = 3333;
+  std::string work_dir;  // the gdbserver's working directory (semihosting files); "": the caller's
 };
 
 // The pyOCD target type for an MCU: a built-in name where pyOCD has one

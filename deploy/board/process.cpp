@@ -224,8 +224,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   return result;
 }
 
-BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
-  Spawned child = spawn(argv, "", /*merge_stderr=*/false);
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& cwd) {
+  Spawned child = spawn(argv, cwd, /*merge_stderr=*/false);
   pid_ = child.pid;
   out_fd_ = child.out_fd;
   err_fd_ = child.err_fd;

@@ -44,7 +44,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 // while a GDB client drives it). Destroying it kills the process group.
 class BackgroundProcess {
  public:
-  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  // cwd: the child's working directory ("": the caller's).
+  explicit BackgroundProcess(const std::vector<std::string>& argv, const std::string& cwd = "");
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
   ~BackgroundProcess();

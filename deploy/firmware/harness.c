@@ -11,6 +11,12 @@
  * then exits 0, or 1 when any run returned a status other than TN_OK. Only
  * the model call lies between the two counter reads; printing happens
  * outside the timed region (a semihosting call halts the core).
+ *
+ * Inputs: the images of inputs.c in flash, or, built with
+ * TN_INPUTS_FROM_HOST, the file tn_inputs.bin in the runner's working
+ * directory (images back to back, TN_MODEL_INPUT_BYTES each), read by
+ * semihosting straight into the model's input buffer in the arena: any number
+ * of images, no flash and no SRAM of their own.
  */
 #include <stdint.h>
 
@@ -95,6 +101,30 @@ void tn_profile_op(int op) {
 }
 #endif
 
+#ifdef TN_INPUTS_FROM_HOST
+static int32_t inputs_fd = -1;
+
+/* Opens tn_inputs.bin; the number of images, or -1. */
+static int open_inputs(void) {
+  static const char name[] = "tn_inputs.bin";
+  inputs_fd = tn_sh_open(name, sizeof name - 1, 1 /* "rb" */);
+  if (inputs_fd < 0) return -1;
+  const int32_t bytes = tn_sh_flen(inputs_fd);
+  if (bytes < 0 || bytes % TN_MODEL_INPUT_BYTES != 0) return -1;
+  return (int)(bytes / TN_MODEL_INPUT_BYTES);
+}
+
+/* The next image, in the model's input buffer; NULL when the read fails. */
+static const int8_t* next_input(int i) {
+  (void)i;
+  int8_t* const buffer = tn_model_input_buffer();
+  return tn_sh_read(inputs_fd, buffer, TN_MODEL_INPUT_BYTES) == 0 ? buffer : 0;
+}
+#else
+static int open_inputs(void) { return tn_num_inputs; }
+static const int8_t* next_input(int i) { return tn_inputs[i]; }
+#endif
+
 int main(void) {
   tn_cycles_init();
   put_str("TN_BEGIN ");
@@ -117,7 +147,21 @@ int main(void) {
   flush();
 
   int failed = 0;
-  for (int i = 0; i < tn_num_inputs; ++i) {
+  const int num_inputs = open_inputs();
+  if (num_inputs < 0) {
+    put_str("TN_FAULT inputs: cannot read tn_inputs.bin (a whole number of model inputs)\n");
+    flush();
+    return 1;
+  }
+  for (int i = 0; i < num_inputs; ++i) {
+    const int8_t* const input = next_input(i);
+    if (input == 0) {
+      put_str("TN_FAULT inputs: reading image ");
+      put_int(i);
+      put_str(" of tn_inputs.bin failed\n");
+      flush();
+      return 1;
+    }
 #ifdef TN_PROFILE
     profiling = i == 0;
     profile_last = tn_cycles_now();
@@ -125,7 +169,7 @@ int main(void) {
     uint64_t start = tn_cycles_now();
     /* The model leaves its logits in its arena: no output buffer of our own. */
     int8_t* const tn_output = tn_model_output_buffer();
-    tn_status status = tn_model_run(tn_inputs[i], tn_output);
+    tn_status status = tn_model_run(input, tn_output);
     uint64_t end = tn_cycles_now();
     if (status != TN_OK) failed = 1;
     put_str("TN_RESULT ");

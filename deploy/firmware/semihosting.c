@@ -13,26 +13,38 @@ void tn_sh_writec(char c) { tn_sh_call(TN_SYS_WRITEC, &c); }
 
 void tn_sh_write0(const char* text) { tn_sh_call(TN_SYS_WRITE0, text); }
 
+int32_t tn_sh_open(const char* name, uint32_t name_length, uint32_t mode) {
+  uint32_t args[3] = {(uint32_t)(uintptr_t)name, mode, name_length};
+  return tn_sh_call(TN_SYS_OPEN, args);
+}
+
+int32_t tn_sh_flen(int32_t fd) {
+  uint32_t args[1] = {(uint32_t)fd};
+  return tn_sh_call(TN_SYS_FLEN, args);
+}
+
+int32_t tn_sh_read(int32_t fd, void* buffer, uint32_t bytes) {
+  uint32_t args[3] = {(uint32_t)fd, (uint32_t)(uintptr_t)buffer, bytes};
+  return tn_sh_call(TN_SYS_READ, args);
+}
+
+void tn_sh_close(int32_t fd) {
+  uint32_t args[1] = {(uint32_t)fd};
+  tn_sh_call(TN_SYS_CLOSE, args);
+}
+
 int tn_sh_has_exit_extended(void) {
   /* The semihosting v2 feature file: 4 magic bytes "SHFB", then feature bits;
    * bit 0 of byte 4 is SH_EXT_EXIT_EXTENDED. Hosts without the file (v1)
    * fail the open, which means "no". */
   static const char name[] = ":semihosting-features";
-  uint32_t open_args[3] = {(uint32_t)(uintptr_t)name, 0 /* "r" */, sizeof name - 1};
-  int32_t fd = tn_sh_call(TN_SYS_OPEN, open_args);
+  int32_t fd = tn_sh_open(name, sizeof name - 1, 0 /* "r" */);
   if (fd < 0) return 0;
-  uint32_t flen_args[1] = {(uint32_t)fd};
-  int32_t len = tn_sh_call(TN_SYS_FLEN, flen_args);
   unsigned char buf[5] = {0, 0, 0, 0, 0};
   int ok = 0;
-  if (len >= 5) {
-    uint32_t read_args[3] = {(uint32_t)fd, (uint32_t)(uintptr_t)buf, 5};
-    /* SYS_READ returns the number of bytes NOT read. */
-    if (tn_sh_call(TN_SYS_READ, read_args) == 0)
-      ok = buf[0] == 'S' && buf[1] == 'H' && buf[2] == 'F' && buf[3] == 'B' && (buf[4] & 1);
-  }
-  uint32_t close_args[1] = {(uint32_t)fd};
-  tn_sh_call(TN_SYS_CLOSE, close_args);
+  if (tn_sh_flen(fd) >= 5 && tn_sh_read(fd, buf, 5) == 0)
+    ok = buf[0] == 'S' && buf[1] == 'H' && buf[2] == 'F' && buf[3] == 'B' && (buf[4] & 1);
+  tn_sh_close(fd);
   return ok;
 }
 

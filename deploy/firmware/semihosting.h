@@ -40,6 +40,14 @@ int32_t tn_sh_call(uint32_t op, const void* arg);
 void tn_sh_writec(char c);
 void tn_sh_write0(const char* text); /* NUL-terminated */
 
+/* Host file access (the host resolves relative names in its working
+ * directory). Modes as ISO C fopen(): 0 "r", 1 "rb". open returns a handle or
+ * -1; flen the length or -1; read the number of bytes NOT read (0: all). */
+int32_t tn_sh_open(const char* name, uint32_t name_length, uint32_t mode);
+int32_t tn_sh_flen(int32_t fd);
+int32_t tn_sh_read(int32_t fd, void* buffer, uint32_t bytes);
+void tn_sh_close(int32_t fd);
+
 /* 1 when the host advertises SYS_EXIT_EXTENDED in ":semihosting-features". */
 int tn_sh_has_exit_extended(void);
 

@@ -3,7 +3,8 @@
 // with SIGKILL and resumed ends with the uninterrupted run's weights (the
 // summary's weights digest); SIGINT saves and exits non-zero; bad input fails
 // with a clear message and writes nothing; one tiny epoch on each real data
-// set of ../shared/data when it is there.
+// set of ../shared/data when it is there; deploy --checkpoint runs the trained
+// subnet on QEMU.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -311,6 +312,67 @@ TEST_F(TrainCliTest, BadInput) {
   r = run({"eval", "--arch", "largest", "--checkpoint", "t/checkpoint.pt", "--dataset", "generated:5x4,res=24"});
   EXPECT_EQ(r.status, 1) << r;
   EXPECT_TRUE(contains(r.err, "has 5 classes, but checkpoint t/checkpoint.pt was trained on 4")) << r;
+}
+
+// tinynas deploy --checkpoint: the trained subnet goes through int8, the
+// generated C and the firmware on QEMU with labelled images fed by
+// semihosting; the board's answers equal the host's int8 reference, and the
+// float network deploy quantises is the supernet's subnet (its top-1 on the
+// same images equals tinynas eval's, after the same BN recalibration).
+TEST_F(TrainCliTest, DeployTrainedCheckpoint) {
+  if (std::system("command -v arm-none-eabi-gcc > /dev/null 2>&1 && command -v qemu-system-arm > /dev/null 2>&1") != 0)
+    GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm is not installed";
+  ASSERT_EQ(run(train_args("r", {"--eval-random", "0"})).status, 0);
+  const std::vector<std::string> images = {"--eval-dataset", "generated:4x10,res=24,seed=1"};
+  std::vector<std::string> args = {"deploy", "--arch", "largest", "--resolution", "24", "--checkpoint",
+                                   "r/checkpoint.pt", "--mcu", "f412", "--out", "d", "--run", "qemu",
+                                   "--eval-count", "40", "--threads", "1"};
+  args.insert(args.end(), images.begin(), images.end());
+  const RunResult d = run(args);
+  ASSERT_EQ(d.status, 0) << d;
+  const json report = json::parse(slurp(dir_ / "d" / "report.json"));
+  EXPECT_TRUE(report["bit_exact"].get<bool>()) << report.dump(2);
+  EXPECT_TRUE(report["arena_matches_prediction"].get<bool>()) << report.dump(2);
+  EXPECT_EQ(report["inputs"], 40);
+  EXPECT_EQ(report["checkpoint"], "r/checkpoint.pt");
+  EXPECT_EQ(report["arch_spec"]["resolution"], 24);
+  EXPECT_EQ(report["test_inputs_flash_bytes"], 0);
+  EXPECT_EQ(fs::file_size(dir_ / "d" / "tn_inputs.bin"), 40u * 24 * 24 * 3);
+  for (const char* key : {"float_top1", "int8_top1_host", "int8_top1"}) {
+    ASSERT_TRUE(report[key].is_number()) << key << "\n" << report.dump(2);
+    EXPECT_GE(report[key].get<double>(), 0.0) << key;
+    EXPECT_LE(report[key].get<double>(), 1.0) << key;
+  }
+  EXPECT_EQ(report["int8_top1"], report["int8_top1_host"]);  // bit-exact
+  EXPECT_TRUE(contains(d.err, "top-1 on 40 images of generated:4x10,res=24,seed=1")) << d;
+
+  const RunResult e = run({"eval", "--arch", "largest", "--resolution", "24", "--checkpoint", "r/checkpoint.pt",
+                           "--dataset", "generated:4x10,res=24,seed=1", "--threads", "1", "--json"});
+  ASSERT_EQ(e.status, 0) << e;
+  const json ej = json::parse(e.out);
+  EXPECT_EQ(report["arch_spec"], ej["arch_spec"]);
+  // Float rounding differs (LibTorch vs plain loops): allow one near-tie to flip.
+  EXPECT_NEAR(report["float_top1"].get<double>(), ej["top1"].get<double>(), 1.0 / 40 + 1e-9) << report.dump(2);
+
+  // Bad input: an architecture outside the checkpoint's space, both weight
+  // sources, a named subnet without a checkpoint, an evaluation set with
+  // other classes. Nothing written.
+  const std::string in2 = kSource + "/configs/zoo/mcunet-in2.json";
+  RunResult r = run({"deploy", "--arch", in2, "--checkpoint", "r/checkpoint.pt", "--mcu", "f746", "--out", "x"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "not a subnet of checkpoint r/checkpoint.pt (search space 'tiny'")) << r;
+  r = run({"deploy", "--arch", "largest", "--checkpoint", "r/checkpoint.pt", "--random-weights", "--mcu", "f412",
+           "--out", "x"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "exclude each other")) << r;
+  r = run({"deploy", "--arch", "largest", "--random-weights", "--mcu", "f412", "--out", "x"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "give --checkpoint")) << r;
+  r = run({"deploy", "--arch", "largest", "--checkpoint", "r/checkpoint.pt", "--mcu", "f412", "--out", "x",
+           "--threads", "1", "--eval-dataset", "generated:5x4,res=24"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--eval-dataset generated:5x4,res=24: 5 classes, but the model has 4 outputs")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
 }
 
 // The shipped configs stay valid: train-quick.yaml (and train-cifar10.yaml

@@ -108,6 +108,47 @@ TEST_F(DeployQemuTest, ProfileReportsEveryOp) {
   EXPECT_NEAR(sum / r["instructions"].get<double>(), 1.0, 0.05);
 }
 
+// Labelled images (--eval-dataset) go to the board through semihosting
+// (tn_inputs.bin), not flash; the report gives float and int8 top-1 on them.
+TEST_F(DeployQemuTest, LabelledImagesBySemihostingOnCortexM7) {
+  ArchSpec arch = load_arch(small_subnet(7));
+  arch.num_classes = 4;
+  const std::string path = (dir_ / "four.json").string();
+  write_file_atomic(path, arch_to_json(arch).dump(2));
+  DeployOptions o;
+  o.arch_path = path;
+  o.mcu = "f746";
+  o.out_dir = (dir_ / "out").string();
+  o.random_weights = true;
+  o.eval_dataset = "generated:4x5,res=40";  // resized to the model's resolution
+  o.eval_count = 12;
+  const auto r = deploy_model(o);
+  EXPECT_TRUE(r["bit_exact"].get<bool>()) << r.dump(2);
+  EXPECT_EQ(r["inputs"], 12);
+  EXPECT_EQ(r["inputs_source"], "tn_inputs.bin (semihosting)");
+  EXPECT_EQ(r["test_inputs_flash_bytes"], 0);
+  EXPECT_EQ(r["eval_dataset"], o.eval_dataset);
+  EXPECT_EQ(fs::file_size(dir_ / "out" / "tn_inputs.bin"),
+            12u * static_cast<uintmax_t>(arch.resolution) * static_cast<uintmax_t>(arch.resolution) * 3u);
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "src" / "inputs.c"));
+  ASSERT_TRUE(r["int8_top1"].is_number()) << r.dump(2);
+  EXPECT_EQ(r["int8_top1"], r["int8_top1_host"]);
+  EXPECT_GE(r["float_top1"].get<double>(), 0.0);
+  EXPECT_LE(r["float_top1"].get<double>(), 1.0);
+
+  // Trained weights that do not match the architecture are refused by name.
+  DeployOptions t = o;
+  t.random_weights = false;
+  t.checkpoint = "w.pt";
+  t.out_dir = (dir_ / "out3").string();
+  t.trained = TrainedWeights{};
+  t.trained->ops.resize(3);
+  t.trained->calibration_images = synthetic_images(arch, 1, 1);
+  const std::string msg = test_nets::error_of([&] { deploy_model(t); });
+  EXPECT_NE(msg.find("--checkpoint w.pt: 3 weight sets for the"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(dir_ / "out3"));
+}
+
 TEST_F(DeployQemuTest, BadInputIsRefusedWithoutOutput) {
   DeployOptions o;
   o.arch_path = test_nets::zoo_path("mcunet-in4");  // 1.8 MB of flash

@@ -612,6 +612,30 @@ TEST(Quantize, PercentileRangeIsNoWiderThanMinMax) {
   EXPECT_GT(a.min_cosine, 0.9);
 }
 
+// A fixed input quantisation (the data sets' pixel convention) replaces the
+// calibrated one, and the first op's requantisation follows it.
+TEST(Quantize, FixedInputQuantisation) {
+  const ArchSpec arch = test_nets::tiny_arch();
+  const FloatModel fm = random_float_model(arch, 8);
+  const auto calib = random_images(arch, 3, 61);
+  QuantizeOptions opt;
+  opt.input = kPixelInputQuant;
+  const QuantizedModel q = quantize(fm, calib, opt);
+  const TensorQuant& in = q.tensors[static_cast<size_t>(q.graph.input)];
+  EXPECT_EQ(in.scale, 1.0f / 127.5f);
+  EXPECT_EQ(in.zero_point, 0);
+  EXPECT_EQ(q.ops[0].input_offset, 0);
+  // Pixel v maps to q = v - 128 exactly.
+  std::vector<float> image(calib[0].size());
+  for (size_t i = 0; i < image.size(); ++i) image[i] = (static_cast<float>(i % 256) - 128.0f) / 127.5f;
+  const std::vector<int8_t> qin = quantize_input(q, image);
+  for (size_t i = 0; i < image.size(); ++i) ASSERT_EQ(qin[i], static_cast<int>(i % 256) - 128) << i;
+  // The int8 network still tracks the float one.
+  EXPECT_GT(measure(fm, q, random_images(arch, 8, 62)).min_cosine, 0.9);
+  opt.input = TensorQuant{0.0f, 0};
+  EXPECT_NE(test_nets::error_of([&] { quantize(fm, calib, opt); }).find("fixed input quantisation"), std::string::npos);
+}
+
 TEST(Quantize, EmptyCalibrationSetThrows) {
   const ArchSpec arch = test_nets::tiny_arch();
   const FloatModel fm = random_float_model(arch, 1);

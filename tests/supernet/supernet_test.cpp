@@ -13,6 +13,7 @@
 #include "core/rng.h"
 #include "core/search_space.h"
 #include "datasets/loader.h"
+#include "deploy/quantize.h"
 
 namespace tinynas::supernet {
 namespace {
@@ -253,75 +254,6 @@ TEST(Supernet, SortingChannelsKeepsTheLargestSubnetAndPutsImportantFirst) {
   EXPECT_EQ(checked, big.num_blocks() - 1);  // every block but the fixed first one
 }
 
-// A plain NHWC float forward over lower(arch) with BN-folded weights.
-std::vector<float> reference_forward(const OpGraph& g, const std::vector<OpWeights>& w,
-                                     const std::vector<float>& input) {
-  std::vector<std::vector<float>> t(g.tensors.size());
-  t[g.input] = input;
-  auto act = [](float v, Activation a) {
-    if (a == Activation::kRelu6) return std::min(std::max(v, 0.0f), 6.0f);
-    if (a == Activation::kRelu) return std::max(v, 0.0f);
-    return v;
-  };
-  for (size_t i = 0; i < g.ops.size(); ++i) {
-    const Op& op = g.ops[i];
-    const TensorShape is = g.tensors[op.input].shape, os = g.tensors[op.output].shape;
-    const std::vector<float>& in = t[op.input];
-    std::vector<float>& out = t[op.output];
-    out.assign(static_cast<size_t>(os.elements()), 0.0f);
-    const std::vector<float>& W = w[i].weights;
-    const std::vector<float>& B = w[i].bias;
-    const int k = op.kernel, s = op.stride, p = op.padding;
-    switch (op.kind) {
-      case OpKind::kConv2d:
-      case OpKind::kDepthwiseConv2d:
-        for (int oy = 0; oy < os.h; ++oy)
-          for (int ox = 0; ox < os.w; ++ox)
-            for (int oc = 0; oc < os.c; ++oc) {
-              double acc = B[oc];
-              for (int ky = 0; ky < k; ++ky)
-                for (int kx = 0; kx < k; ++kx) {
-                  const int iy = oy * s - p + ky, ix = ox * s - p + kx;
-                  if (iy < 0 || ix < 0 || iy >= is.h || ix >= is.w) continue;
-                  const float* px = &in[(static_cast<size_t>(iy) * is.w + ix) * is.c];
-                  if (op.kind == OpKind::kDepthwiseConv2d) {
-                    acc += px[oc] * W[(static_cast<size_t>(oc) * k + ky) * k + kx];
-                  } else {
-                    for (int ic = 0; ic < is.c; ++ic)
-                      acc += px[ic] * W[((static_cast<size_t>(oc) * k + ky) * k + kx) * is.c + ic];
-                  }
-                }
-              out[(static_cast<size_t>(oy) * os.w + ox) * os.c + oc] = act(static_cast<float>(acc), op.activation);
-            }
-        break;
-      case OpKind::kPointwiseConv2d:
-        for (int64_t px = 0; px < int64_t{os.h} * os.w; ++px)
-          for (int oc = 0; oc < os.c; ++oc) {
-            double acc = B[oc];
-            for (int ic = 0; ic < is.c; ++ic) acc += in[px * is.c + ic] * W[static_cast<size_t>(oc) * is.c + ic];
-            out[px * os.c + oc] = act(static_cast<float>(acc), op.activation);
-          }
-        break;
-      case OpKind::kAdd:
-        for (size_t j = 0; j < out.size(); ++j) out[j] = in[j] + t[op.input2][j];
-        break;
-      case OpKind::kAvgPool:
-        for (int64_t px = 0; px < int64_t{is.h} * is.w; ++px)
-          for (int c = 0; c < is.c; ++c) out[c] += in[px * is.c + c];
-        for (float& v : out) v /= static_cast<float>(is.h * is.w);
-        break;
-      case OpKind::kFullyConnected:
-        for (int o = 0; o < os.c; ++o) {
-          double acc = B[o];
-          for (int c = 0; c < is.c; ++c) acc += in[c] * W[static_cast<size_t>(o) * is.c + c];
-          out[o] = static_cast<float>(acc);
-        }
-        break;
-    }
-  }
-  return t[g.output];
-}
-
 TEST(Supernet, FoldedFloatWeightsReproduceTheExtractedModule) {
   for (const int32_t fmix : {0, 64}) {
     Supernet net(test_space(0.3, fmix), opts(9));
@@ -342,8 +274,13 @@ TEST(Supernet, FoldedFloatWeightsReproduceTheExtractedModule) {
       seq->eval();
       const at::Tensor expected = seq->forward(x).reshape({-1}).contiguous();
       const at::Tensor nhwc = x.permute({0, 2, 3, 1}).contiguous();
-      const std::vector<float> got = reference_forward(
-          g, fw, std::vector<float>(nhwc.data_ptr<float>(), nhwc.data_ptr<float>() + nhwc.numel()));
+      // deploy's float network (what int8 calibration runs) on the exported weights.
+      deploy::FloatModel fm;
+      fm.arch = arch;
+      fm.graph = g;
+      for (const OpWeights& w : fw) fm.ops.push_back({w.weights, w.bias});
+      const std::vector<float> got = deploy::float_forward(
+          fm, std::vector<float>(nhwc.data_ptr<float>(), nhwc.data_ptr<float>() + nhwc.numel()));
       ASSERT_EQ(static_cast<int64_t>(got.size()), expected.numel());
       const float scale = std::max(1.0f, expected.abs().max().item<float>());
       for (size_t j = 0; j < got.size(); ++j)
