@@ -120,6 +120,21 @@ at::Tensor images_of(datasets::Batch& b, const torch::Device& device) {
       .to(device);
 }
 
+// A loader of seeded, shuffled batches with the training transform (random
+// resized crop from scale_min, flip) at `resolution`.
+datasets::LoaderOptions train_batches(int64_t batch_size, int32_t workers, uint64_t seed, double scale_min,
+                                      int32_t resolution) {
+  datasets::LoaderOptions lo;
+  lo.batch_size = batch_size;
+  lo.workers = workers;
+  lo.seed = seed;
+  lo.shuffle = true;
+  lo.transform.train = true;
+  lo.transform.scale_min = scale_min;
+  lo.transform.height = lo.transform.width = resolution;
+  return lo;
+}
+
 at::Tensor labels_of(datasets::Batch& b, const torch::Device& device) {
   return torch::from_blob(b.labels.data(), {b.size}, torch::kInt64).to(device);
 }
@@ -370,15 +385,9 @@ void Run::setup() {
                 " classes, the checkpoint was trained on " + std::to_string(space_.num_classes));
   check_channels(*data_.all, space_, config_.dataset);
 
-  datasets::LoaderOptions lo;
-  lo.batch_size = config_.batch_size;
-  lo.workers = config_.workers;
-  lo.shuffle = true;
+  datasets::LoaderOptions lo = train_batches(config_.batch_size, config_.workers, config_.seed, config_.scale_min,
+                                             space_.resolutions.front());
   lo.drop_last = true;  // a batch of one breaks batch normalisation
-  lo.seed = config_.seed;
-  lo.transform.train = true;
-  lo.transform.scale_min = config_.scale_min;
-  lo.transform.height = lo.transform.width = space_.resolutions.front();
   lo.resolutions = space_.resolutions;
   loader_ = std::make_unique<datasets::DataLoader>(data_.train, lo);
   steps_per_epoch_ = loader_->batches_per_epoch();
@@ -857,15 +866,7 @@ int64_t recalibrate_subnet_bn(Supernet& net, const ArchSpec& arch, std::shared_p
   net.set_active(arch);
   if (o.bn_batches <= 0) return 0;
   const torch::Device device = net.module().parameters().front().device();
-  datasets::LoaderOptions lo;
-  lo.batch_size = o.bn_batch_size;
-  lo.workers = o.workers;
-  lo.seed = o.seed;
-  lo.shuffle = true;
-  lo.transform.train = true;
-  lo.transform.scale_min = o.scale_min;
-  lo.transform.height = lo.transform.width = arch.resolution;
-  datasets::DataLoader loader(bn_data, lo);
+  datasets::DataLoader loader(bn_data, train_batches(o.bn_batch_size, o.workers, o.seed, o.scale_min, arch.resolution));
   loader.start_epoch(0);
   std::vector<at::Tensor> batches;
   int64_t images = 0;
@@ -1031,14 +1032,9 @@ std::vector<double> finetune(torch::nn::SequentialImpl& model, std::shared_ptr<c
     if (o.epochs < 1 || o.batch_size < 2 || !(o.lr > 0)) throw Error("finetune: epochs >= 1, batch_size >= 2, lr > 0");
     const torch::Device device = model.parameters().front().device();
     Sgd sgd = make_sgd(model.named_parameters(), o.momentum, false, o.weight_decay, false);
-    datasets::LoaderOptions lo;
-    lo.batch_size = o.batch_size;
-    lo.workers = o.workers;
-    lo.seed = o.seed;
+    datasets::LoaderOptions lo = train_batches(o.batch_size, o.workers, o.seed, o.scale_min,
+                                               o.resolution > 0 ? o.resolution : data->height());
     lo.drop_last = true;
-    lo.transform.train = true;
-    lo.transform.scale_min = o.scale_min;
-    lo.transform.height = lo.transform.width = o.resolution > 0 ? o.resolution : data->height();
     datasets::DataLoader loader(data, lo);
     const int64_t total = loader.batches_per_epoch() * o.epochs;
     if (total < 1) throw Error("finetune: fewer images than one batch");
