@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "datasets/internal/codec.h"
+#include "datasets/internal/encoded_images.h"
 #include "datasets/internal/readers.h"
 
 namespace tinynas::datasets::internal {
@@ -18,10 +19,10 @@ namespace fs = std::filesystem;
 
 bool hidden(const std::string& name) { return !name.empty() && name[0] == '.'; }
 
-class ImageFolderDataset final : public Dataset {
+class ImageFolderDataset final : public EncodedImageDataset {
  public:
   ImageFolderDataset(const DatasetSpec& spec, const DatasetOptions& options)
-      : Dataset(options.skip_bad), spec_(spec) {
+      : EncodedImageDataset(spec, options.skip_bad) {
     const fs::path root(spec.path);
     std::error_code ec;
     if (!fs::is_directory(root, ec)) throw Error(spec.path + ": not a folder (imagefolder needs DIR/<class>/<image>)");
@@ -56,54 +57,28 @@ class ImageFolderDataset final : public Dataset {
       if (ec) throw Error(class_dirs[c].string() + ": cannot list: " + ec.message());
       if (files.empty()) throw Error(class_dirs[c].string() + ": class '" + names_.back() + "' has no images");
       std::sort(files.begin(), files.end());
-      for (auto& f : files) items_.push_back({std::move(f), static_cast<int32_t>(c)});
-    }
-
-    // The native size is the first readable image's; with skip_bad a corrupt
-    // first image is passed over here and counted when the loader meets it.
-    for (size_t i = 0; i < items_.size(); ++i) {
-      try {
-        const std::string bytes = read_file(items_[i].path);
-        probe_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), items_[i].path, &height_, &width_);
-        break;
-      } catch (const Error&) {
-        if (!options.skip_bad || i + 1 == items_.size()) throw;
+      for (auto& f : files) {
+        paths_.push_back(std::move(f));
+        labels_.push_back(static_cast<int32_t>(c));
       }
     }
+    probe_native_size(options.skip_bad);
   }
 
-  int64_t size() const override { return static_cast<int64_t>(items_.size()); }
-  const std::vector<std::string>& class_names() const override { return names_; }
-  int32_t height() const override { return height_; }
-  int32_t width() const override { return width_; }
-  int32_t channels() const override { return 3; }
-  int32_t label(int64_t i) const override { return item(i).label; }
-  Sample get(int64_t i) const override {
-    const Item& it = item(i);
-    const std::string bytes = read_file(it.path);
-    return {decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), it.path), it.label};
-  }
-  std::string item_name(int64_t i) const override { return item(i).path; }
-  std::string description() const override {
-    return "imagefolder " + spec_.path + ": " + std::to_string(items_.size()) + " images, " +
-           std::to_string(names_.size()) + " classes, first " + std::to_string(height_) + "x" +
-           std::to_string(width_) + "x3";
-  }
+  std::string description() const override { return "imagefolder " + spec_.path + ": " + summary(); }
 
  private:
-  struct Item {
-    std::string path;
-    int32_t label;
-  };
-  const Item& item(int64_t i) const {
-    if (i < 0 || i >= size())
-      throw Error(spec_.path + ": item " + std::to_string(i) + " out of range 0.." + std::to_string(size() - 1));
-    return items_[static_cast<size_t>(i)];
+  EncodedBytes bytes_of(int64_t i) const override {
+    EncodedBytes b;
+    const std::string bytes = read_file(paths_[static_cast<size_t>(i)]);
+    b.owned.assign(bytes.begin(), bytes.end());
+    b.data = b.owned.data();
+    b.size = b.owned.size();
+    return b;
   }
-  DatasetSpec spec_;
-  std::vector<std::string> names_;
-  std::vector<Item> items_;
-  int32_t height_ = 0, width_ = 0;
+  std::string where(int64_t i) const override { return paths_[static_cast<size_t>(i)]; }
+
+  std::vector<std::string> paths_;  // one per item
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "datasets/internal/codec.h"
+#include "datasets/internal/encoded_images.h"
 #include "datasets/internal/readers.h"
 #include "datasets/internal/tar_reader.h"
 
@@ -32,9 +33,9 @@ std::vector<std::string> split_path(const std::string& name) {
   return parts;
 }
 
-class TarDataset final : public Dataset {
+class TarDataset final : public EncodedImageDataset {
  public:
-  TarDataset(const DatasetSpec& spec, const DatasetOptions& options) : Dataset(options.skip_bad), spec_(spec) {
+  TarDataset(const DatasetSpec& spec, const DatasetOptions& options) : EncodedImageDataset(spec, options.skip_bad) {
     shards_ = expand_shards(spec.path);
     uint64_t total = 0;
     for (const auto& s : shards_) {
@@ -105,33 +106,12 @@ class TarDataset final : public Dataset {
       label_of[name] = static_cast<int32_t>(names_.size());
       names_.push_back(name);
     }
-    for (size_t i = 0; i < items_.size(); ++i) items_[i].label = label_of[item_class[i]];
-
-    for (size_t i = 0; i < items_.size(); ++i) {
-      try {
-        const auto bytes = member_bytes(items_[i]);
-        probe_image(bytes.data, bytes.size, where(items_[i]), &height_, &width_);
-        break;
-      } catch (const Error&) {
-        if (!options.skip_bad || i + 1 == items_.size()) throw;
-      }
-    }
+    for (size_t i = 0; i < items_.size(); ++i) labels_.push_back(label_of[item_class[i]]);
+    probe_native_size(options.skip_bad);
   }
 
-  int64_t size() const override { return static_cast<int64_t>(items_.size()); }
-  const std::vector<std::string>& class_names() const override { return names_; }
-  int32_t height() const override { return height_; }
-  int32_t width() const override { return width_; }
-  int32_t channels() const override { return 3; }
-  int32_t label(int64_t i) const override { return item(i).label; }
-  Sample get(int64_t i) const override {
-    const Item& it = item(i);
-    const auto bytes = member_bytes(it);
-    return {decode_image(bytes.data, bytes.size, where(it)), it.label};
-  }
-  std::string item_name(int64_t i) const override { return where(item(i)); }
   std::string description() const override {
-    return "tar " + spec_.path + ": " + std::to_string(items_.size()) + " images in " +
+    return "tar " + spec_.path + ": " + std::to_string(size()) + " images in " +
            std::to_string(shards_.size()) + " shard(s), " + std::to_string(names_.size()) + " classes, first " +
            std::to_string(height_) + "x" + std::to_string(width_) + "x3, members " +
            (in_memory_ ? "in memory" : "re-read from the shards");
@@ -140,20 +120,14 @@ class TarDataset final : public Dataset {
  private:
   struct Item {
     int32_t shard = 0;
-    int32_t label = 0;
     int64_t offset = 0;  // into blob_, or the member's header position in its shard
     int64_t size = 0;
     std::string member;
   };
-  // Points into blob_, or owns the bytes re-read from the shard.
-  struct Bytes {
-    std::vector<uint8_t> owned;
-    const uint8_t* data = nullptr;
-    size_t size = 0;
-  };
 
-  Bytes member_bytes(const Item& it) const {
-    Bytes b;
+  EncodedBytes bytes_of(int64_t i) const override {
+    const Item& it = items_[static_cast<size_t>(i)];
+    EncodedBytes b;
     if (in_memory_) {
       b.data = blob_.data() + it.offset;
       b.size = static_cast<size_t>(it.size);
@@ -164,20 +138,15 @@ class TarDataset final : public Dataset {
     }
     return b;
   }
-  std::string where(const Item& it) const { return shards_[static_cast<size_t>(it.shard)] + ": " + it.member; }
-  const Item& item(int64_t i) const {
-    if (i < 0 || i >= size())
-      throw Error(spec_.path + ": item " + std::to_string(i) + " out of range 0.." + std::to_string(size() - 1));
-    return items_[static_cast<size_t>(i)];
+  std::string where(int64_t i) const override {
+    const Item& it = items_[static_cast<size_t>(i)];
+    return shards_[static_cast<size_t>(it.shard)] + ": " + it.member;
   }
 
-  DatasetSpec spec_;
   std::vector<std::string> shards_;
-  std::vector<std::string> names_;
   std::vector<Item> items_;
   std::vector<uint8_t> blob_;
   bool in_memory_ = true;
-  int32_t height_ = 0, width_ = 0;
 };
 
 }  // namespace
