@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <tbb/parallel_for.h>
 
 #include "core/arch_io.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/memory_planner.h"
+#include "core/progress.h"
 #include "core/rng.h"
 #include "core/size.h"
 #include "datasets/dataset.h"
@@ -191,20 +194,9 @@ json deploy_model(const DeployOptions& o) {
     eval.images = synthetic_images(arch, o.eval_count, o.seed ^ 0xE7A1u);
   }
   const bool labelled = !eval.labels.empty();
-  // Host side: the float network and the int8 reference on every image.
-  std::vector<std::vector<int8_t>> inputs, expected;
-  int64_t agree_float = 0, float_correct = 0, int8_host_correct = 0;
-  for (size_t i = 0; i < eval.images.size(); ++i) {
-    inputs.push_back(quantize_input(q, eval.images[i]));
-    expected.push_back(run_reference(q, inputs.back()));
-    const int float_class = argmax(float_forward(fm, eval.images[i]));
-    const int int8_class = argmax(expected.back());
-    agree_float += int8_class == float_class;
-    if (labelled) {
-      float_correct += float_class == eval.labels[i];
-      int8_host_correct += int8_class == eval.labels[i];
-    }
-  }
+  const size_t n = eval.images.size();
+  std::vector<std::vector<int8_t>> inputs(n);
+  for (size_t i = 0; i < n; ++i) inputs[i] = quantize_input(q, eval.images[i]);
 
   // Build everything in a staging folder beside OUT; move it in at the end.
   const fs::path staging = out.parent_path() / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()));
@@ -250,6 +242,41 @@ json deploy_model(const DeployOptions& o) {
   spdlog::info("building firmware for {} ({})", mcu.name, mcu.core);
   const FirmwareResult fw = build_firmware(fb);
 
+  // The board runs while the host computes what it must answer.
+  std::future<BoardResult> board;
+  if (o.run != "none") {
+    spdlog::info("running {} input(s) on {} ({})", inputs.size(), o.run == "qemu" ? mcu.qemu_machine : "a board",
+                 o.run);
+    board = std::async(std::launch::async, [&o, &mcu, &fw, &staging] {
+      PyocdOptions po;
+      po.work_dir = staging.string();
+      return o.run == "qemu" ? run_qemu(mcu, fw.elf, o.timeout_s, staging.string())
+                             : run_pyocd(mcu, fw.elf, o.timeout_s, po);
+    });
+  }
+  // Host side: the float network and the int8 reference on every image,
+  // images in parallel (each pass is a pure function of its image).
+  std::vector<std::vector<int8_t>> expected(n);
+  std::vector<int> float_class(n);
+  {
+    ProgressBar bar("host float + int8 reference", static_cast<int64_t>(n), n >= 64);
+    tbb::parallel_for(size_t{0}, n, [&](size_t i) {
+      expected[i] = run_reference(q, inputs[i]);
+      float_class[i] = argmax(float_forward(fm, eval.images[i]));
+      bar.tick();
+    });
+  }
+  int64_t agree_float = 0, float_correct = 0, int8_host_correct = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int int8_class = argmax(expected[i]);
+    agree_float += int8_class == float_class[i];
+    if (labelled) {
+      float_correct += float_class[i] == eval.labels[i];
+      int8_host_correct += int8_class == eval.labels[i];
+    }
+  }
+
+
   json report;
   report["arch"] = o.arch_path;
   report["arch_spec"] = arch_to_json(arch);
@@ -287,12 +314,8 @@ json deploy_model(const DeployOptions& o) {
   report["int8_top1_host"] = labelled ? json(share(int8_host_correct, inputs.size())) : json(nullptr);
   report["int8_top1"] = nullptr;
 
-  if (o.run != "none") {
-    spdlog::info("running on {} ({})", o.run == "qemu" ? mcu.qemu_machine : "a board", o.run);
-    PyocdOptions po;
-    po.work_dir = staging.string();
-    const BoardResult br = o.run == "qemu" ? run_qemu(mcu, fw.elf, o.timeout_s, staging.string())
-                                           : run_pyocd(mcu, fw.elf, o.timeout_s, po);
+  if (board.valid()) {
+    const BoardResult br = board.get();
     if (!br.ok()) {
       std::string tail = br.log.size() > 2000 ? br.log.substr(br.log.size() - 2000) : br.log;
       throw Error("the firmware did not complete on " + o.run + ": " + br.failure() + "\n" + tail);
