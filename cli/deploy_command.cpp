@@ -68,7 +68,9 @@ Command add_deploy_command(CLI::App& app) {
   sub->add_option("--seed", o->d.seed, "Seed of the random weights, the evaluated images and BN batches");
   sub->add_option("--run", o->d.run, "Board back end: qemu, pyocd or none (build only)")
       ->check(CLI::IsMember({"qemu", "pyocd", "none"}));
-  sub->add_option("--eval-count", o->d.eval_count, "Inputs run on the board")->check(CLI::Range(1, 1000));
+  sub->add_option("--eval-count", o->d.eval_count,
+                  "Inputs run on the board (up to 1000 synthetic ones, or 100000 of --eval-dataset)")
+      ->check(CLI::Range(1, 100000));
   sub->add_option("--eval-dataset", o->d.eval_dataset,
                   "Labelled images KIND:PATH: a seeded draw of --eval-count runs on the host (float, int8) and "
                   "on the board (int8 top-1)");

@@ -125,7 +125,11 @@ void check_out_dir(const fs::path& out) {
 json deploy_model(const DeployOptions& o) {
   if (o.run != "qemu" && o.run != "pyocd" && o.run != "none")
     throw Error("--run: '" + o.run + "' is not a board back end (qemu, pyocd or none)");
-  if (o.eval_count < 1 || o.eval_count > 1000) throw Error("--eval-count: must be in 1..1000");
+  // Synthetic inputs live in flash; labelled ones stream in by semihosting.
+  const int32_t max_count = o.eval_dataset.empty() ? 1000 : 100000;
+  if (o.eval_count < 1 || o.eval_count > max_count)
+    throw Error("--eval-count: must be in 1.." + std::to_string(max_count) +
+                (o.eval_dataset.empty() ? " without --eval-dataset (synthetic inputs are stored in flash)" : ""));
   if (o.random_weights && (o.trained || !o.checkpoint.empty()))
     throw Error("--random-weights and --checkpoint exclude each other");
   if (!o.random_weights && !o.trained) {
