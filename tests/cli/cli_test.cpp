@@ -552,7 +552,7 @@ TEST_F(CliTest, DeployHelpAndBadInput) {
   const RunResult help = run({"deploy", "--help"});
   EXPECT_EQ(help.status, 0) << help;
   for (const char* opt : {"--arch", "--mcu", "--out", "--checkpoint", "--random-weights", "--run",
-                          "--eval-count", "--profile"})
+                          "--eval-count", "--eval-dataset", "--calibration-count", "--profile"})
     EXPECT_TRUE(contains(help.out, opt)) << opt << "\n" << help;
 
   const std::string vww1 = kSource + "/configs/zoo/mcunet-vww1.json";
@@ -565,6 +565,12 @@ TEST_F(CliTest, DeployHelpAndBadInput) {
   r = run({"deploy", "--arch", vww1, "--mcu", "f412", "--out", "d2", "--random-weights", "--run", "jtag"});
   EXPECT_NE(r.status, 0) << r;
   EXPECT_TRUE(contains(r.err, "--run")) << r;
+
+  // Synthetic inputs are stored in flash: at most 1000 of them.
+  r = run({"deploy", "--arch", vww1, "--mcu", "f412", "--out", "d4", "--random-weights", "--eval-count", "5000"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--eval-count: must be in 1..1000 without --eval-dataset")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "d4"));
 
   // A network that does not fit names flash or SRAM and by how many bytes.
   r = run({"deploy", "--arch", kSource + "/configs/zoo/mcunet-in4.json", "--mcu", "f412", "--out", "d3",
