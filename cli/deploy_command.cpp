@@ -94,8 +94,6 @@ Command add_deploy_command(CLI::App& app) {
   return [o]() {
     if (!o->d.checkpoint.empty() && o->d.random_weights)
       throw Error("--checkpoint and --random-weights exclude each other");
-    if (o->d.checkpoint.empty() && !o->d.random_weights)
-      throw Error("give --checkpoint FILE (trained weights) or --random-weights");
     if (o->d.checkpoint.empty() && is_subnet_name(o->d.arch_path))
       throw Error("--arch " + o->d.arch_path + " names a subnet of a checkpoint's space: give --checkpoint");
 #ifndef TINYNAS_TORCH_HELPER

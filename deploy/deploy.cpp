@@ -280,7 +280,6 @@ json deploy_model(const DeployOptions& o) {
     }
   }
 
-
   json report;
   report["arch"] = o.arch_path;
   report["arch_spec"] = arch_to_json(arch);

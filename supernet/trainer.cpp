@@ -884,10 +884,9 @@ int64_t recalibrate_subnet_bn(Supernet& net, const ArchSpec& arch, std::shared_p
 }
 
 // A checkpoint's supernet rebuilt for one of its subnets, with the data set
-// for BN recalibration.
+// for BN recalibration. `device` has passed check_device.
 struct OpenedCheckpoint {
   Checkpoint ck;
-  TrainConfig config;
   std::shared_ptr<const datasets::Dataset> bn;
   std::string bn_dataset;
   std::optional<Supernet> net;
@@ -896,11 +895,10 @@ struct OpenedCheckpoint {
 OpenedCheckpoint open_checkpoint_for(Checkpoint loaded, const std::string& checkpoint, const ArchSpec& arch,
                                      const std::string& arch_name, const std::string& bn_dataset,
                                      const std::string& device, int32_t threads) {
-  check_device(device);
   OpenedCheckpoint out;
   out.ck = std::move(loaded);
   const Checkpoint& ck = out.ck;
-  out.config = train_config_from_json(ck.config, checkpoint);
+  const TrainConfig config = train_config_from_json(ck.config, checkpoint);
   if (std::string why; !contains(ck.space, arch, &why))
     throw Error(arch_name + ": not a subnet of checkpoint " + checkpoint + " (search space '" + ck.space.name +
                 "' at width " + fmt_g(ck.space.widths.front()) + ", resolutions " + join(ck.space.resolutions) + ", " +
@@ -908,7 +906,7 @@ OpenedCheckpoint open_checkpoint_for(Checkpoint loaded, const std::string& check
   if (bn_dataset.empty()) {
     out.bn_dataset = ck.dataset;
     try {
-      out.bn = open_training_data(ck.dataset, out.config).train;
+      out.bn = open_training_data(ck.dataset, config).train;
     } catch (const Error& e) {
       throw Error(std::string(e.what()) + " (the checkpoint's training set, for BN recalibration; name another "
                   "with --bn-dataset)");
@@ -920,7 +918,7 @@ OpenedCheckpoint open_checkpoint_for(Checkpoint loaded, const std::string& check
   check_channels(*out.bn, ck.space, out.bn_dataset);
   set_threads(threads);
   SupernetOptions so;
-  so.seed = out.config.seed;
+  so.seed = config.seed;
   so.threads = threads;
   out.net.emplace(ck.space, so);
   guarded("loading the checkpoint", [&] {
@@ -978,7 +976,8 @@ CheckpointEval evaluate_checkpoint(const std::string& checkpoint, const ArchSpec
     spdlog::warn("data set '{}' names its classes differently from the checkpoint's training set; labels are "
                  "compared by index", dataset);
   check_channels(*data, ck_meta.space, dataset);
-  OpenedCheckpoint opened = open_checkpoint_for(std::move(ck_meta), checkpoint, arch, arch_name, o.bn_dataset, o.device, o.threads);
+  OpenedCheckpoint opened =
+      open_checkpoint_for(std::move(ck_meta), checkpoint, arch, arch_name, o.bn_dataset, o.device, o.threads);
   CheckpointEval out;
   out.space = opened.ck.space;
   out.bn_dataset = opened.bn_dataset;
@@ -995,11 +994,10 @@ CheckpointEval evaluate_checkpoint(const std::string& checkpoint, const ArchSpec
 ExportedSubnet export_subnet(const std::string& checkpoint, const ArchSpec& arch, const std::string& arch_name,
                              const ExportOptions& o) {
   if (o.calibration_images < 1) throw Error("export: at least one calibration image");
-  OpenedCheckpoint opened = open_checkpoint_for(load_checkpoint(checkpoint), checkpoint, arch, arch_name, o.bn_dataset, "cpu", o.threads);
+  OpenedCheckpoint opened =
+      open_checkpoint_for(load_checkpoint(checkpoint), checkpoint, arch, arch_name, o.bn_dataset, "cpu", o.threads);
   ExportedSubnet out;
-  out.space = opened.ck.space;
   out.class_names = opened.ck.class_names;
-  out.dataset = opened.ck.dataset;
   out.bn_dataset = opened.bn_dataset;
   guarded("export", [&] {
     out.bn_images = recalibrate_subnet_bn(*opened.net, arch, opened.bn, o.bn);

@@ -200,9 +200,7 @@ struct ExportedSubnet {
   // default) with the evaluation transform at arch.resolution, NHWC floats:
   // the representative images int8 calibration takes.
   std::vector<std::vector<float>> calibration_images;
-  SearchSpace space;
-  std::vector<std::string> class_names;
-  std::string dataset;     // the checkpoint's training data set
+  std::vector<std::string> class_names;  // the checkpoint's training set's
   std::string bn_dataset;  // the one used for BN recalibration and calibration images
   int64_t bn_images = 0;
 };
