@@ -4,10 +4,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "tests/cli/cli_process.h"
+
 
 #include <algorithm>
 #include <cerrno>
@@ -26,89 +24,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = std::string(TINYNAS_BINARY_DIR) + "/tinynas";
 const std::string kSource = TINYNAS_SOURCE_DIR;
 const std::string kIn2 = kSource + "/configs/zoo/mcunet-in2.json";
 
-struct RunResult {
-  int status = -1;  // exit status, or 128 + signal
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const RunResult& r) {
-  return os << "status " << r.status << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-// Runs kBinary with args in cwd, TINYNAS_NO_PROGRESS=1, and returns its exit
-// status and what it wrote to stdout and stderr (read separately).
-RunResult run_tinynas(const std::vector<std::string>& args, const fs::path& cwd) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return {};
-  }
-  std::vector<std::string> argv_strings = {kBinary};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: " << std::strerror(errno);
-    return {};
-  }
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    if (chdir(cwd.c_str()) != 0) _exit(126);
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    setenv("TINYNAS_NO_PROGRESS", "1", 1);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-
-  RunResult result;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_fds = 2;
-  char buf[4096];
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      ADD_FAILURE() << "poll: " << std::strerror(errno);
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  result.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  return result;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using tinynas::test::contains;
+using tinynas::test::Process;
+using tinynas::test::RunResult;
+using tinynas::test::slurp;
 
 void write(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -123,7 +45,7 @@ std::string label(double width, int resolution) {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kBinary)) << kBinary;
+    ASSERT_TRUE(fs::exists(tinynas::test::kTinynasBinary)) << tinynas::test::kTinynasBinary;
     std::string tmpl = (fs::temp_directory_path() / "tinynas_cli_test_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
     dir_ = tmpl;
@@ -133,7 +55,8 @@ class CliTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  RunResult run(const std::vector<std::string>& args) { return run_tinynas(args, dir_); }
+  // Runs the binary in the test's folder; stdout and stderr apart.
+  RunResult run(const std::vector<std::string>& args) { return Process(args, dir_).wait(); }
 
   // `cost` of mcunet-in2 on f746 with extra args, --json; stdout parsed.
   json cost_json(const std::vector<std::string>& extra, RunResult* raw = nullptr) {

@@ -8,11 +8,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/cli_process.h"
 #include "tests/tiny_space.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -30,10 +29,14 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBinary = std::string(TINYNAS_BINARY_DIR) + "/tinynas";
 const std::string kSource = TINYNAS_SOURCE_DIR;
 
+using tinynas::test::contains;
 using tinynas::test::kTinySpace;
+using tinynas::test::kTinynasBinary;
+using tinynas::test::Process;
+using tinynas::test::RunResult;
+using tinynas::test::slurp;
 
 // 4 classes x 24 images at 24x24, 72 train / 24 val, batch 8: 9 steps per
 // epoch, 1 + 2 epochs.
@@ -56,80 +59,6 @@ bn_batches: 2
 threads: 1
 )";
 
-struct RunResult {
-  int status = -1;  // exit status, or 128 + signal
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const RunResult& r) {
-  return os << "status " << r.status << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// A tinynas process whose stdout and stderr go to files in cwd.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const fs::path& cwd) : cwd_(cwd) {
-    static int serial = 0;
-    const std::string tag = std::to_string(serial++);
-    out_ = cwd / (".out" + tag);
-    err_ = cwd / (".err" + tag);
-    std::vector<std::string> argv_strings = {kBinary};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      if (chdir(cwd.c_str()) != 0) _exit(126);
-      const int o = open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int e = open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (o < 0 || e < 0) _exit(126);
-      dup2(o, STDOUT_FILENO);
-      dup2(e, STDERR_FILENO);
-      setenv("TINYNAS_NO_PROGRESS", "1", 1);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  bool running() {
-    if (done_) return false;
-    int ws = 0;
-    const pid_t r = waitpid(pid_, &ws, WNOHANG);
-    if (r == pid_) finish(ws);
-    return !done_;
-  }
-  RunResult wait() {
-    if (!done_) {
-      int ws = 0;
-      while (waitpid(pid_, &ws, 0) < 0 && errno == EINTR) {
-      }
-      finish(ws);
-    }
-    return {status_, slurp(out_), slurp(err_)};
-  }
-
- private:
-  void finish(int ws) {
-    done_ = true;
-    status_ = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-  }
-  fs::path cwd_, out_, err_;
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int status_ = -1;
-};
-
 std::string data_dir() {
   if (const char* env = std::getenv("TINYNAS_DATA_DIR"); env != nullptr && *env != '\0')
     return fs::is_directory(env) ? env : "";
@@ -140,7 +69,7 @@ std::string data_dir() {
 class TrainCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kBinary)) << kBinary;
+    ASSERT_TRUE(fs::exists(kTinynasBinary)) << kTinynasBinary;
     std::string tmpl = (fs::temp_directory_path() / "tinynas_train_cli_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
     dir_ = tmpl;
