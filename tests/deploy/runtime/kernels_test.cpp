@@ -6,6 +6,7 @@
 // file against the portable path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -45,6 +46,29 @@ int32_t conv_out(int32_t in, int32_t k, int32_t s, int32_t p) {
   return span < 0 ? 0 : span / s + 1;
 }
 
+// The sweeps' own figures, worked out apart from conv_out: with padding k/2
+// and an odd k ("same" padding) a window fits at every stride-th position,
+// ceil(in / s); in general, by walking the window over the padded input.
+int64_t same_out(int32_t in, int32_t s) { return (in + s - 1) / s; }
+int64_t window_positions(int32_t in, int32_t k, int32_t s, int32_t p) {
+  int64_t n = 0;
+  for (int32_t start = -p; start + k <= in + p; start += s) ++n;
+  return n;
+}
+
+// What a sweep compared: outputs checked against the reference, and how many
+// of those the reference left strictly inside (act_min, act_max), so that a
+// sweep whose outputs mostly clamp (and so match trivially) fails. Quant's
+// shifts leave 35-50% of each sweep's outputs inside; the sweeps ask for 25%.
+struct Tally {
+  int64_t compared = 0;
+  int64_t inside = 0;
+  void add(const std::vector<int8_t>& want, const tn_requant& q) {
+    compared += static_cast<int64_t>(want.size());
+    for (int8_t v : want) inside += v > q.act_min && v < q.act_max;
+  }
+};
+
 std::string expected_path() {
 #ifdef TN_TEST_EXPECT_PATH
   return TN_TEST_EXPECT_PATH;
@@ -73,27 +97,29 @@ constexpr int32_t kOddSizes[] = {1, 2, 3, 5, 7, 9, 15};
 // ---------------------------------------------------------------- depthwise
 
 void depthwise_case(uint64_t seed, int32_t h, int32_t w, int32_t c, int32_t k, int32_t s,
-                    int32_t pad, bool relu6) {
+                    int32_t pad, bool relu6, Tally* tally = nullptr) {
   Rng rng(seed);
   tn_depthwise_params p{};
   p.in = {h, w, c};
   p.out = {conv_out(h, k, s, pad), conv_out(w, k, s, pad), c};
-  if (p.out.h < 1 || p.out.w < 1) return;
   p.kernel = k;
   p.stride = s;
   p.padding = pad;
+  const std::string what = "depthwise k" + std::to_string(k) + " s" + std::to_string(s) + " p" +
+                           std::to_string(pad) + " " + dims_str(p.in) + " -> " + dims_str(p.out) +
+                           " seed " + std::to_string(seed);
+  // An empty output has nothing to compare (EmptyOutputIsRefused covers it).
+  ASSERT_TRUE(p.out.h > 0 && p.out.w > 0) << what << ": no output; choose a larger input";
   const std::vector<int8_t> weights = rng.bytes(static_cast<size_t>(c) * k * k);
   p.weights = weights.data();
   Quant quant(rng, c, int64_t{k} * k, relu6);
   p.q = quant.q;
   const std::vector<int8_t> input = rng.bytes(static_cast<size_t>(h) * w * c);
   const size_t n = static_cast<size_t>(p.out.h) * p.out.w * c;
-  const std::string what = "depthwise k" + std::to_string(k) + " s" + std::to_string(s) + " p" +
-                           std::to_string(pad) + " " + dims_str(p.in) + " -> " + dims_str(p.out) +
-                           " seed " + std::to_string(seed);
 
   std::vector<int8_t> want(n);
   ASSERT_EQ(tn_depthwise_ref_s8(&p, input.data(), want.data()), TN_OK) << what;
+  if (tally != nullptr) tally->add(want, p.q);
 
   Guarded<int8_t> scratch(static_cast<size_t>(tn_depthwise_s8_get_buffer_size(&p)));
   Guarded<int8_t> got(n);
@@ -125,20 +151,24 @@ TEST(RuntimeKernels, CompiledPath) { EXPECT_EQ(tn_kernel_path(), expected_path()
 
 TEST(RuntimeDepthwise, SearchSpaceSweepMatchesReference) {
   Rng seeds(1);
+  Tally tally;
+  int64_t expected = 0;
   int cases = 0;
   for (int32_t k : {3, 5, 7}) {
     for (int32_t s : {1, 2}) {
       for (int32_t c : space_channels()) {
         for (int32_t h : kOddSizes) {
           for (int32_t w : kOddSizes) {
-            depthwise_case(seeds.next(), h, w, c, k, s, k / 2, cases % 2 == 1);
+            depthwise_case(seeds.next(), h, w, c, k, s, k / 2, cases % 2 == 1, &tally);
+            expected += same_out(h, s) * same_out(w, s) * c;
             ++cases;
           }
         }
       }
     }
   }
-  EXPECT_EQ(cases, 3 * 2 * 12 * 7 * 7);
+  EXPECT_EQ(tally.compared, expected);
+  EXPECT_GT(tally.inside, tally.compared / 4);
 }
 
 TEST(RuntimeDepthwise, MCUNetLayerShapes) {
@@ -155,22 +185,76 @@ TEST(RuntimeDepthwise, MCUNetLayerShapes) {
 }
 
 TEST(RuntimeDepthwise, GenericKernelsAndPadding) {
-  // Outside the specialised k/stride set, and padding other than k/2.
+  // Outside the specialised k/stride set, and padding other than k/2. Where
+  // the padding cannot cover the kernel (pad 0), the inputs grow by k - 1 so
+  // that every case has an output to compare: 1x1 becomes exactly one window.
   Rng seeds(3);
+  Tally tally;
+  int64_t expected = 0;
   for (int32_t k : {1, 2, 3, 4, 5, 7, 9}) {
     for (int32_t s : {1, 2, 3}) {
       for (int32_t pad : {0, k / 2, k - 1}) {
-        for (const auto& [h, w] : {std::pair{1, 1}, std::pair{4, 6}, std::pair{9, 9}, std::pair{13, 5}}) {
-          depthwise_case(seeds.next(), h, w, 5, k, s, pad, pad % 2 == 0);
+        const int32_t grow = std::max(0, k - 1 - 2 * pad);
+        for (auto [h, w] : {std::pair{1, 1}, std::pair{4, 6}, std::pair{9, 9}, std::pair{13, 5}}) {
+          h += grow;
+          w += grow;
+          depthwise_case(seeds.next(), h, w, 5, k, s, pad, pad % 2 == 0, &tally);
+          const int64_t outputs =
+              window_positions(h, k, s, pad) * window_positions(w, k, s, pad) * 5;
+          EXPECT_GT(outputs, 0) << "k" << k << " s" << s << " p" << pad << " " << h << "x" << w;
+          expected += outputs;
         }
       }
     }
+  }
+  EXPECT_EQ(tally.compared, expected);
+  EXPECT_GT(tally.inside, tally.compared / 4);
+}
+
+TEST(RuntimeKernels, EmptyOutputIsRefused) {
+  // A padded input shorter than the kernel has no output: the checks refuse
+  // both an empty output and the smallest non-empty one.
+  Rng rng(14);
+  Quant quant(rng, 5, 9, false);
+  const std::vector<int8_t> weights(5 * 9 * 5, 1), in(5, 1);
+  std::vector<int8_t> out(64), scratch8(4096);
+  std::vector<int16_t> scratch16(4096);
+  for (const tn_dims out_dims : {tn_dims{1, 1, 5}, tn_dims{0, 0, 5}, tn_dims{1, 0, 5}}) {
+    const std::string what = "1x1x5, k3 p0 -> " + dims_str(out_dims);
+    tn_depthwise_params dw{};
+    dw.in = {1, 1, 5};
+    dw.out = out_dims;
+    dw.kernel = 3;
+    dw.stride = 1;
+    dw.padding = 0;
+    dw.weights = weights.data();
+    dw.q = quant.q;
+    EXPECT_EQ(tn_depthwise_check(&dw, 0), TN_ERROR_ARGUMENT) << what;
+    EXPECT_EQ(tn_depthwise_ref_s8(&dw, in.data(), out.data()), TN_ERROR_ARGUMENT) << what;
+    EXPECT_EQ(tn_depthwise_s8(&dw, in.data(), out.data(), scratch8.data()), TN_ERROR_ARGUMENT)
+        << what;
+    std::vector<int8_t> buffer = in;
+    EXPECT_EQ(tn_depthwise_inplace_s8(&dw, buffer.data(), scratch8.data()), TN_ERROR_ARGUMENT)
+        << what;
+
+    tn_conv_params cv{};
+    cv.in = {1, 1, 5};
+    cv.out = out_dims;
+    cv.kernel = 3;
+    cv.stride = 1;
+    cv.padding = 0;
+    cv.weights = weights.data();
+    cv.q = quant.q;
+    EXPECT_EQ(tn_conv2d_ref_s8(&cv, in.data(), out.data()), TN_ERROR_ARGUMENT) << what;
+    EXPECT_EQ(tn_conv2d_s8(&cv, in.data(), out.data(), scratch16.data()), TN_ERROR_ARGUMENT)
+        << what;
   }
 }
 
 // ---------------------------------------------------------------- pointwise
 
-void pointwise_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t cout, bool relu6) {
+void pointwise_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t cout, bool relu6,
+                    Tally* tally = nullptr) {
   Rng rng(seed);
   tn_pointwise_params p{};
   p.in = {h, w, cin};
@@ -186,6 +270,7 @@ void pointwise_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t co
 
   std::vector<int8_t> want(n);
   ASSERT_EQ(tn_pointwise_ref_s8(&p, input.data(), want.data()), TN_OK) << what;
+  if (tally != nullptr) tally->add(want, p.q);
   const int32_t scratch_bytes = tn_pointwise_s8_get_buffer_size(&p);
   ASSERT_EQ(scratch_bytes % 2, 0);
   Guarded<int16_t> scratch(static_cast<size_t>(scratch_bytes / 2));
@@ -215,14 +300,18 @@ TEST(RuntimePointwise, SearchSpaceSweepMatchesReference) {
   const std::vector<std::pair<int32_t, int32_t>> sizes = {{1, 1}, {1, 2}, {3, 3}, {5, 7}, {9, 9},
                                                           {15, 15}};
   Rng seeds(4);
+  Tally tally;
+  int64_t expected = 0;
   int cases = 0;
   for (const auto& [cin, cout] : channels) {
     for (const auto& [h, w] : sizes) {
-      pointwise_case(seeds.next(), h, w, cin, cout, cases % 2 == 1);
+      pointwise_case(seeds.next(), h, w, cin, cout, cases % 2 == 1, &tally);
+      expected += int64_t{h} * w * cout;
       ++cases;
     }
   }
-  EXPECT_GT(cases, 350);
+  EXPECT_EQ(tally.compared, expected);
+  EXPECT_GT(tally.inside, tally.compared / 4);
 }
 
 TEST(RuntimePointwise, MCUNetLayerShapes) {
@@ -236,27 +325,28 @@ TEST(RuntimePointwise, MCUNetLayerShapes) {
 // ---------------------------------------------------------------- conv2d
 
 void conv_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t cout, int32_t k, int32_t s,
-               int32_t pad, bool relu6) {
+               int32_t pad, bool relu6, Tally* tally = nullptr) {
   Rng rng(seed);
   tn_conv_params p{};
   p.in = {h, w, cin};
   p.out = {conv_out(h, k, s, pad), conv_out(w, k, s, pad), cout};
-  if (p.out.h < 1 || p.out.w < 1) return;
   p.kernel = k;
   p.stride = s;
   p.padding = pad;
+  const std::string what = "conv2d k" + std::to_string(k) + " s" + std::to_string(s) + " p" +
+                           std::to_string(pad) + " " + dims_str(p.in) + " -> " + dims_str(p.out) +
+                           " seed " + std::to_string(seed);
+  ASSERT_TRUE(p.out.h > 0 && p.out.w > 0) << what << ": no output; choose a larger input";
   const std::vector<int8_t> weights = rng.bytes(static_cast<size_t>(cout) * k * k * cin);
   p.weights = weights.data();
   Quant quant(rng, cout, int64_t{k} * k * cin, relu6);
   p.q = quant.q;
   const std::vector<int8_t> input = rng.bytes(static_cast<size_t>(h) * w * cin);
   const size_t n = static_cast<size_t>(p.out.h) * p.out.w * cout;
-  const std::string what = "conv2d k" + std::to_string(k) + " s" + std::to_string(s) + " p" +
-                           std::to_string(pad) + " " + dims_str(p.in) + " -> " + dims_str(p.out) +
-                           " seed " + std::to_string(seed);
 
   std::vector<int8_t> want(n);
   ASSERT_EQ(tn_conv2d_ref_s8(&p, input.data(), want.data()), TN_OK) << what;
+  if (tally != nullptr) tally->add(want, p.q);
   const int32_t scratch_bytes = tn_conv2d_s8_get_buffer_size(&p);
   ASSERT_EQ(scratch_bytes % 2, 0);
   Guarded<int16_t> scratch(static_cast<size_t>(scratch_bytes / 2));
@@ -273,20 +363,24 @@ void conv_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t cout, i
 TEST(RuntimeConv2d, SweepMatchesReference) {
   const std::vector<std::pair<int32_t, int32_t>> sizes = {{1, 1}, {2, 3}, {5, 5}, {9, 7}};
   Rng seeds(6);
+  Tally tally;
+  int64_t expected = 0;
   int cases = 0;
   for (int32_t k : {1, 3, 5, 7}) {
     for (int32_t s : {1, 2}) {
       for (int32_t cin : {1, 3, 4, 5, 8}) {
         for (int32_t cout : {1, 3, 8, 16, 17}) {
           for (const auto& [h, w] : sizes) {
-            conv_case(seeds.next(), h, w, cin, cout, k, s, k / 2, cases % 2 == 1);
+            conv_case(seeds.next(), h, w, cin, cout, k, s, k / 2, cases % 2 == 1, &tally);
+            expected += same_out(h, s) * same_out(w, s) * cout;
             ++cases;
           }
         }
       }
     }
   }
-  EXPECT_EQ(cases, 800);
+  EXPECT_EQ(tally.compared, expected);
+  EXPECT_GT(tally.inside, tally.compared / 4);
 }
 
 TEST(RuntimeConv2d, FirstLayerShapes) {
