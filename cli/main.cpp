@@ -24,6 +24,22 @@
 #include "cli/yaml_config.h"
 #include "core/error.h"
 
+namespace {
+
+// An option given an empty value ("--arch ''", "--out ''") names no file, no
+// size, nothing: refuse it by name before any command starts.
+void check_no_empty_values(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    for (const CLI::Option* opt : sub->get_options()) {
+      if (opt->count() == 0 || opt->get_type_size() == 0) continue;  // flags take no value
+      for (const std::string& value : opt->results())
+        if (value.empty()) throw tinynas::Error(opt->get_name() + ": empty value");
+    }
+  }
+}
+
+}  // namespace
+
 #ifndef TINYNAS_TORCH_HELPER
 namespace {
 
@@ -111,23 +127,31 @@ int main(int argc, char** argv) {
 #endif
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
 
+  // Every rejection is one line: user values in messages are escaped and
+  // shortened (tinynas::one_line), whatever their length or bytes.
   try {
     app.parse(argc, argv);
+    check_no_empty_values(app);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e) == 0 ? kExitOk : kExitUsage;  // --help, --version
+    const CLI::App* sub = app.get_subcommands().empty() ? nullptr : app.get_subcommands().front();
+    spdlog::error("{} (tinynas {}--help)", tinynas::one_line(e.what()), sub ? sub->get_name() + " " : "");
+    return kExitUsage;
   } catch (const tinynas::Error& e) {
-    spdlog::error("{}", e.what());
+    spdlog::error("{}", tinynas::one_line(e.what()));
     return kExitError;
   }
   spdlog::set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
   try {
     return commands.at(app.get_subcommands().front()->get_name())();
   } catch (const tinynas::Error& e) {
-    spdlog::error("{}", e.what());
+    spdlog::error("{}", tinynas::one_line(e.what()));
+    return kExitError;
+  } catch (const std::bad_alloc&) {
+    spdlog::error("out of memory (an input far larger than expected?)");
     return kExitError;
   } catch (const std::exception& e) {
-    spdlog::error("internal error: {}", e.what());
+    spdlog::error("internal error: {}", tinynas::one_line(e.what()));
     return kExitError;
   }
 }

@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
-#include "core/io.h"
+#include "core/output_dir.h"
 #include "core/size.h"
 #include "space_optimizer/space_optimizer.h"
 
@@ -37,6 +37,8 @@ Command add_space_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   sub->add_flag("--json", o->json, "Print space.json to stdout instead of the table");
   return [o]() {
+    // A bad --out is refused before any work; the folder is published whole.
+    StagedOutput out(o->out, "--out", "space");
     const McuTarget mcu = load_mcu(o->mcu);
     const Budget budget = resolve_budget(mcu, o->budget);
     SearchSpace space = load_search_space(o->space);
@@ -50,11 +52,12 @@ Command add_space_command(CLI::App& app) {
                  format_size(budget.flash_bytes), format_size(budget.sram_bytes));
     const SpaceOptimizerResult result = optimize_space(space, mcu, budget, opt);
     const auto json = space_result_to_json(result);
-    // Everything is computed before anything is written, and each file is
-    // written atomically: an error or a kill leaves no partial output.
+    // Both files appear together or not at all: an error or a kill leaves
+    // the previous output (or none) in place.
+    out.write("space.json", json.dump(2) + "\n");
+    out.write("space_cdf.svg", space_cdf_svg(result));
+    out.commit();
     const std::filesystem::path dir(o->out);
-    write_file_atomic((dir / "space.json").string(), json.dump(2) + "\n");
-    write_file_atomic((dir / "space_cdf.svg").string(), space_cdf_svg(result));
     const auto& best = result.configs[static_cast<size_t>(result.chosen)];
     if (o->json) {
       std::cout << json.dump(2) << "\n";

@@ -128,11 +128,14 @@ Command add_train_command(CLI::App& app) {
     if (o->resume && o->force) throw Error("--resume and --force contradict each other");
 
     if (o->resume) {
-      // A resumed run keeps its configuration: options that would change
-      // the result must agree with the checkpoint's.
+      // A resumed run restores the whole configuration it was started with
+      // (every option, also those that only change how fast it runs: the
+      // thread count changes the last bits of the weights). Options that
+      // change the result must agree with it; operational ones given again
+      // override it, and say so.
       const std::string ck = supernet::checkpoint_path(o->out);
       if (!std::filesystem::exists(ck)) throw Error("--resume: " + o->out + " holds no checkpoint (" + ck + ")");
-      const nlohmann::json stored = supernet::checkpoint_config(ck);
+      nlohmann::json stored = supernet::checkpoint_config(ck);
       const nlohmann::json given = supernet::to_json(config);
       for (const CLI::Option* opt : sub->get_options()) {
         const std::string key = key_of(opt);
@@ -144,11 +147,23 @@ Command add_train_command(CLI::App& app) {
                         std::to_string(total) + " (" + ck + "); a resumed run keeps its configuration");
           continue;
         }
-        if (!given.contains(key) || !supernet::affects_results(key) || !stored.contains(key)) continue;
-        if (stored[key] != given[key])
-          throw Error("--resume: " + key + " " + given[key].dump() + " differs from the checkpoint's " +
-                      stored[key].dump() + " (" + ck + "); a resumed run keeps its configuration");
+        if (!given.contains(key)) continue;
+        if (!stored.contains(key)) {
+          stored[key] = given[key];
+          continue;
+        }
+        if (stored[key] == given[key]) continue;
+        if (supernet::affects_results(key))
+          throw Error("--resume: " + key + " " + shorten(given[key].dump()) + " differs from the checkpoint's " +
+                      shorten(stored[key].dump()) + " (" + ck + "); a resumed run keeps its configuration");
+        spdlog::warn("--resume: --{} {} overrides the run's {}{}", opt->get_lnames()[0], given[key].dump(),
+                     stored[key].dump(),
+                     key == "threads" || key == "device" ? " (the weights may differ in their last bits from an "
+                                                           "uninterrupted run)"
+                                                         : "");
+        stored[key] = given[key];
       }
+      config = supernet::train_config_from_json(stored, ck);
     }
 
     g_stop.store(false);

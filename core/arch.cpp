@@ -57,19 +57,49 @@ void check_stride(const std::string& where, int32_t s) {
   if (s != 1 && s != 2) invalid(where, "stride " + std::to_string(s) + " must be 1 or 2");
 }
 
+void check_channels(const std::string& where, const char* what, int32_t c) {
+  if (c < 1) invalid(where, std::string(what) + " must be positive");
+  if (c > kMaxArchChannels)
+    invalid(where, std::string(what) + " " + std::to_string(c) + " exceeds the limit of " +
+                       std::to_string(kMaxArchChannels) + " channels");
+}
+
 }  // namespace
 
-void validate(const ArchSpec& arch) {
+void validate_head(const ArchSpec& arch) {
   if (arch.resolution < 8 || arch.resolution > 1024)
     invalid("resolution", std::to_string(arch.resolution) + " is outside 8..1024");
   if (arch.in_channels < 1 || arch.in_channels > 16)
     invalid("in_channels", std::to_string(arch.in_channels) + " is outside 1..16");
   if (!(arch.width_mult > 0.0 && arch.width_mult <= 4.0))
     invalid("width_mult", "must be in (0, 4]");
-  if (arch.first_conv.out_channels < 1) invalid("first_conv", "out_channels must be positive");
+  check_channels("first_conv", "out_channels", arch.first_conv.out_channels);
   check_kernel("first_conv", arch.first_conv.kernel);
   check_stride("first_conv", arch.first_conv.stride);
+}
+
+void validate_block(const BlockSpec& b, int32_t c, size_t stage, size_t index) {
+  const std::string where = "stage " + std::to_string(stage) + " block " + std::to_string(index);
+  check_kernel(where, b.kernel);
+  check_stride(where, b.stride);
+  check_channels(where, "out_channels", b.out_channels);
+  if (b.expand < 1) invalid(where, "expand must be at least 1");
+  if (b.expand == 1 && b.mid_channels != c)
+    invalid(where, "expand 1 (no expansion conv) needs mid_channels == input channels (" +
+                       std::to_string(c) + "), got " + std::to_string(b.mid_channels));
+  check_channels(where, "mid_channels", b.mid_channels);
+  if (b.residual && (b.stride != 1 || b.out_channels != c))
+    invalid(where, "a residual block needs stride 1 and out_channels == input channels (" +
+                       std::to_string(c) + "), got stride " + std::to_string(b.stride) +
+                       " and out_channels " + std::to_string(b.out_channels));
+}
+
+void validate(const ArchSpec& arch) {
+  validate_head(arch);
   if (arch.stages.empty()) invalid("stages", "at least one stage is needed");
+  if (arch.num_blocks() > kMaxArchBlocks)
+    invalid("stages", std::to_string(arch.num_blocks()) + " blocks exceed the limit of " +
+                          std::to_string(kMaxArchBlocks) + " blocks");
 
   int32_t c = arch.first_conv.out_channels;
   int32_t hw = (arch.resolution - 1) / arch.first_conv.stride + 1;
@@ -78,25 +108,19 @@ void validate(const ArchSpec& arch) {
     if (stage.blocks.empty()) invalid("stage " + std::to_string(si), "has no blocks");
     for (size_t bi = 0; bi < stage.blocks.size(); ++bi) {
       const auto& b = stage.blocks[bi];
-      const std::string where = "stage " + std::to_string(si) + " block " + std::to_string(bi);
-      check_kernel(where, b.kernel);
-      check_stride(where, b.stride);
-      if (b.out_channels < 1) invalid(where, "out_channels must be positive");
-      if (b.expand < 1) invalid(where, "expand must be at least 1");
-      if (b.expand == 1 && b.mid_channels != c)
-        invalid(where, "expand 1 (no expansion conv) needs mid_channels == input channels (" +
-                           std::to_string(c) + "), got " + std::to_string(b.mid_channels));
-      if (b.mid_channels < 1) invalid(where, "mid_channels must be positive");
-      if (b.residual && (b.stride != 1 || b.out_channels != c))
-        invalid(where, "a residual block needs stride 1 and out_channels == input channels (" +
-                           std::to_string(c) + "), got stride " + std::to_string(b.stride) +
-                           " and out_channels " + std::to_string(b.out_channels));
+      validate_block(b, c, si, bi);
       hw = (hw - 1) / b.stride + 1;
       c = b.out_channels;
     }
   }
   if (arch.feature_mix_channels < 0) invalid("feature_mix", "channels must be >= 0");
+  if (arch.feature_mix_channels > kMaxArchChannels)
+    invalid("feature_mix", "channels " + std::to_string(arch.feature_mix_channels) +
+                               " exceed the limit of " + std::to_string(kMaxArchChannels) + " channels");
   if (arch.num_classes < 1) invalid("classifier", "num_classes must be positive");
+  if (arch.num_classes > kMaxArchClasses)
+    invalid("classifier", "num_classes " + std::to_string(arch.num_classes) + " exceeds the limit of " +
+                              std::to_string(kMaxArchClasses));
   if (hw < 1) invalid("resolution", "too small for the network's strides");
 }
 

@@ -54,9 +54,24 @@ struct ArchSpec {
   int32_t num_blocks() const;
 };
 
+// Size limits validate() enforces. Real networks have tens of blocks and at
+// most a few thousand channels; the limits keep every figure the lowering and
+// the cost model compute (MACs, parameters, bytes: at most ~2^58) inside
+// int64, so overflow is refused here rather than computed wrong later.
+inline constexpr int32_t kMaxArchBlocks = 512;
+inline constexpr int32_t kMaxArchChannels = 16384;
+inline constexpr int32_t kMaxArchClasses = 100000;
+
 // Throws tinynas::Error naming the first inconsistency (channels that do not
-// chain, residual on a stride-2 block, even kernels, non-positive sizes, ...).
+// chain, residual on a stride-2 block, even kernels, non-positive sizes, a
+// limit above, ...). Linear in the number of blocks.
 void validate(const ArchSpec& arch);
+// The checks validate() makes of the input size and the first conv, and of
+// one block whose input has in_channels channels ("stage S block B" in
+// messages): readers call them as they go, so an error names the line of the
+// part that is wrong, at constant cost per block.
+void validate_head(const ArchSpec& arch);
+void validate_block(const BlockSpec& block, int32_t in_channels, size_t stage, size_t index);
 
 // Input channels of each block, in order over all stages (first block's input
 // is first_conv.out_channels).

@@ -40,14 +40,29 @@ void validate_in(const Document& doc, const ArchSpec& arch, const std::string& p
   }
 }
 
-// Validates the network read so far (done stages + the open one) after each
-// block, so that an error points at the block's line rather than the file's.
-void validate_read_so_far(const Document& doc, const ArchSpec& done, const StageSpec& open,
-                          const std::string& block_pointer) {
-  ArchSpec partial = done;
-  partial.stages.push_back(open);
-  partial.num_classes = 1;
-  validate_in(doc, partial, block_pointer);
+void validate_in_head(const Document& doc, const ArchSpec& arch, const std::string& pointer) {
+  try {
+    validate_head(arch);
+  } catch (const Error& e) {
+    throw Error(at(doc.where(pointer), e.what()));
+  }
+}
+
+// Checks a block as soon as it is read, so that an error points at the
+// block's line rather than the file's; constant cost per block (the whole
+// network is validated once at the end). Refuses networks past the block
+// limit before reading the rest of them.
+void validate_new_block(const Document& doc, const ArchSpec& done, const StageSpec& open,
+                        int32_t in_channels, const std::string& block_pointer) {
+  const int64_t blocks = static_cast<int64_t>(done.num_blocks()) + static_cast<int64_t>(open.blocks.size());
+  if (blocks > kMaxArchBlocks)
+    doc.fail(block_pointer, "more than " + std::to_string(kMaxArchBlocks) +
+                                " blocks (the limit of an architecture)");
+  try {
+    validate_block(open.blocks.back(), in_channels, done.stages.size(), open.blocks.size() - 1);
+  } catch (const Error& e) {
+    throw Error(at(doc.where(block_pointer), e.what()));
+  }
 }
 
 ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
@@ -62,6 +77,7 @@ ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
   a.first_conv.out_channels = get_i32(doc, fc, "/first_conv", "out_channels");
   a.first_conv.kernel = get_i32_or(doc, fc, "/first_conv", "kernel", 3);
   a.first_conv.stride = get_i32_or(doc, fc, "/first_conv", "stride", 2);
+  validate_in_head(doc, a, "/resolution");
   const json& stages = get_array(doc, root, "", "stages");
   int32_t c = a.first_conv.out_channels;
   for (size_t si = 0; si < stages.size(); ++si) {
@@ -81,8 +97,8 @@ ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
       b.stride = get_i32_or(doc, bj, bp, "stride", 1);
       b.residual = get_bool_or(doc, bj, bp, "residual", false);
       stage.blocks.push_back(b);
+      validate_new_block(doc, a, stage, c, bp);
       c = b.out_channels;
-      validate_read_so_far(doc, a, stage, bp);
     }
     a.stages.push_back(std::move(stage));
   }
@@ -114,6 +130,7 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
   a.activation = parse_activation(doc, "/first_conv/act_func",
                                   get_string_or(doc, fc, "/first_conv", "act_func", "relu6"));
 
+  validate_in_head(doc, a, "/resolution");
   const json& blocks = get_array(doc, root, "", "blocks");
   int32_t c = a.first_conv.out_channels;
   StageSpec stage;
@@ -170,8 +187,8 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
       stage = StageSpec{};
     }
     stage.blocks.push_back(b);
+    validate_new_block(doc, a, stage, c, bp);
     c = b.out_channels;
-    validate_read_so_far(doc, a, stage, bp);
   }
   if (!stage.blocks.empty()) a.stages.push_back(std::move(stage));
 

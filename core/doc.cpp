@@ -9,6 +9,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -27,6 +28,10 @@ using nlohmann::json;
 // would make the YAML conversion recurse forever. Real configs are a handful
 // of levels deep and a few thousand values large.
 constexpr size_t kMaxJsonScanDepth = 512;
+// nlohmann's dump(), copy and comparison recurse once per nesting level, so a
+// document nested tens of thousands deep would overflow the stack wherever it
+// is printed or copied: such text is refused before it is parsed.
+constexpr size_t kMaxJsonDepth = 512;
 constexpr int kMaxYamlDepth = 512;
 constexpr size_t kMaxYamlValues = 1'000'000;
 
@@ -42,7 +47,8 @@ std::string location(const std::string& path, int64_t line, int64_t column) {
 // so that a whole nested object does not flood the terminal.
 std::string show(const json& value) {
   constexpr size_t kMax = 60;
-  std::string text = value.dump();
+  // Replace, not throw, on invalid UTF-8: a message must never fail.
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > kMax) text = text.substr(0, kMax) + "...";
   return text;
 }
@@ -276,9 +282,68 @@ class JsonLineScanner {
   int32_t line_ = 1;
 };
 
+// Offset of the first bracket nested deeper than kMaxJsonDepth in JSON text,
+// or npos. Strings are skipped (brackets inside them do not count).
+size_t too_deep_at(const std::string& text) {
+  size_t depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string::npos;
+}
+
+// Offset of the first byte that does not belong to well-formed UTF-8
+// (overlong forms, surrogates and values past U+10FFFF included), or npos.
+size_t invalid_utf8_at(const std::string& text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    if (s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k)
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
 // Parses text as JSON into doc. Returns false with *syntax_error set when
 // nlohmann rejects it, so that the caller may try YAML instead.
 bool try_parse_json(const std::string& text, Document& doc, std::string* syntax_error) {
+  if (const size_t deep = too_deep_at(text); deep != std::string::npos) {
+    auto [line, column] = line_and_column(text, deep);
+    throw Error(location(doc.path, line, column) + ": nested deeper than " +
+                std::to_string(kMaxJsonDepth) + " levels (the limit of a document)");
+  }
   try {
     doc.root = json::parse(text);
   } catch (const json::parse_error& e) {
@@ -541,6 +606,12 @@ Document parse_document(const std::string& text, const std::string& name) {
   doc.path = name;
   const std::string ext = lowercase(std::filesystem::path(name).extension().string());
   const bool yaml_name = ext == ".yaml" || ext == ".yml";
+  if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos) {
+    auto [line, column] = line_and_column(text, bad);
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    throw Error(location(doc.path, line, column) + ": not UTF-8 text (byte " + byte + ")");
+  }
   const size_t start = content_start(text);
   const bool json_shape = start < text.size() && (text[start] == '{' || text[start] == '[');
 
@@ -559,7 +630,9 @@ Document parse_document(const std::string& text, const std::string& name) {
   return doc;
 }
 
-Document load_document(const std::string& path) { return parse_document(read_file(path), path); }
+Document load_document(const std::string& path) {
+  return parse_document(read_file(path, kMaxDocumentBytes), path);
+}
 
 // ---------------------------------------------------------------------------
 // Accessors

@@ -34,9 +34,14 @@ struct Document {
   [[noreturn]] void fail(const std::string& pointer, const std::string& message) const;
 };
 
+// Architecture, MCU and experiment files are kilobytes; anything larger (or
+// endless, like /dev/zero) is refused by name rather than read into memory.
+inline constexpr size_t kMaxDocumentBytes = size_t{16} << 20;
+
 // Reads path and parses it as YAML (.yaml/.yml) or JSON (anything else, or
-// content starting with '{' or '['). Throws tinynas::Error on a missing file or
-// a syntax error, naming file, line and column.
+// content starting with '{' or '['). Throws tinynas::Error on a missing file,
+// a file past kMaxDocumentBytes, text that is not UTF-8, JSON nested deeper
+// than 512 levels or a syntax error, naming file, line and column.
 Document load_document(const std::string& path);
 // Same, from text already in memory; name is used in messages and to pick the
 // format by extension.

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <filesystem>
 #include <system_error>
@@ -76,7 +77,8 @@ int create_temp_beside(const fs::path& target, std::string* temp_name) {
 
 }  // namespace
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, size_t max_bytes) {
+  if (path.empty()) throw Error("cannot read a file with an empty name");
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail_read(path, errno);
   FdGuard guard(fd);
@@ -86,6 +88,9 @@ std::string read_file(const std::string& path) {
   if (S_ISDIR(st.st_mode)) fail_read(path, EISDIR);
 
   std::string content;
+  if (max_bytes > 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes)
+    throw Error(path + ": cannot read: larger than " + std::to_string(max_bytes >> 20) +
+                " MiB (not a configuration or architecture file?)");
   if (S_ISREG(st.st_mode) && st.st_size > 0) content.reserve(static_cast<size_t>(st.st_size));
   char buffer[65536];
   for (;;) {
@@ -96,6 +101,9 @@ std::string read_file(const std::string& path) {
     }
     if (n == 0) break;
     content.append(buffer, static_cast<size_t>(n));
+    if (max_bytes > 0 && content.size() > max_bytes)
+      throw Error(path + ": cannot read: larger than " + std::to_string(max_bytes >> 20) +
+                  " MiB (not a configuration or architecture file?)");
   }
   return content;
 }

@@ -11,6 +11,11 @@ namespace {
 
 using nlohmann::json;
 
+constexpr int64_t kMaxMcuBytes = int64_t{1} << 32;
+// Cycles per MAC, output, input or channel are a few at most, per-op
+// overheads thousands; a bound far above both keeps every latency finite.
+constexpr double kMaxLatencyCoefficient = 1e9;
+
 int64_t get_size(const Document& doc, const json& obj, const std::string& pointer,
                  const std::string& key, bool required) {
   const json* v = find_member(doc, obj, pointer, key);
@@ -18,17 +23,26 @@ int64_t get_size(const Document& doc, const json& obj, const std::string& pointe
     if (required) doc.fail(child(pointer, key), "missing (required)");
     return 0;
   }
-  if (v->is_number_integer()) return v->get<int64_t>();
-  if (v->is_string()) {
+  int64_t bytes = -1;
+  if (v->is_number_integer() && !(v->is_number_unsigned() && v->get<uint64_t>() > uint64_t{1} << 62)) {
+    bytes = v->get<int64_t>();
+  } else if (v->is_string()) {
     try {
-      return parse_size(v->get<std::string>(), key);
+      bytes = parse_size(v->get<std::string>(), key);
     } catch (const Error& e) {
       doc.fail(child(pointer, key), "expected a size like 256K or 1M, got '" +
-                                        v->get<std::string>() + "'");
+                                        shorten(v->get<std::string>()) + "'");
     }
+  } else {
+    doc.fail(child(pointer, key), "expected a size like 256K or 1M");
   }
-  doc.fail(child(pointer, key), "expected a size like 256K or 1M");
+  // A microcontroller addresses 32 bits; negative or larger sizes are typos
+  // that would otherwise turn into negative flash and a false "fits".
+  if (bytes < 0 || bytes > kMaxMcuBytes)
+    doc.fail(child(pointer, key), "size " + std::to_string(bytes) + " is outside 0..4G");
+  return bytes;
 }
+
 
 const char* const kCores[] = {"cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7",
                               "cortex-m33", "cortex-m55"};
@@ -85,7 +99,9 @@ McuTarget parse_mcu(const Document& doc) {
     o.per_op = get_number_or(doc, c, p, "per_op", 0);
     o.per_channel = get_number_or(doc, c, p, "per_channel", 0);
     for (const char* key : {"per_mac", "per_output", "per_input", "per_channel", "per_op"}) {
-      if (get_number_or(doc, c, p, key, 0) < 0) doc.fail(child(p, key), "must not be negative");
+      const double v = get_number_or(doc, c, p, key, 0);
+      if (v < 0) doc.fail(child(p, key), "must not be negative");
+      if (!(v <= kMaxLatencyCoefficient)) doc.fail(child(p, key), "must be at most 1e9 cycles");
     }
   }
   if (const json* q = find_member(doc, r, "", "qemu"); q != nullptr && !q->is_null()) {
@@ -95,6 +111,11 @@ McuTarget parse_mcu(const Document& doc) {
   if (const json* mem = find_member(doc, r, "", "memory"); mem != nullptr && !mem->is_null()) {
     m.flash_origin = get_int_or(doc, *mem, "/memory", "flash_origin", 0);
     m.sram_origin = get_int_or(doc, *mem, "/memory", "sram_origin", 0x20000000);
+    for (const char* key : {"flash_origin", "sram_origin"}) {
+      const int64_t origin = key[0] == 'f' ? m.flash_origin : m.sram_origin;
+      if (origin < 0 || origin >= kMaxMcuBytes)
+        doc.fail(child("/memory", key), "address " + std::to_string(origin) + " is outside 32 bits");
+    }
   }
   if (m.reserved_sram_bytes >= m.sram_bytes)
     doc.fail("/reserved/sram", "reserves all of the part's SRAM");

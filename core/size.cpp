@@ -11,7 +11,7 @@ namespace {
 
 [[noreturn]] void bad_size(const std::string& text, const std::string& what,
                            const std::string& why) {
-  throw Error(at(what, "'" + text + "' is not a size (" + why +
+  throw Error(at(what, "'" + shorten(text) + "' is not a size (" + shorten(why, 30) +
                            "); expected bytes or a number with K, KB, KiB, M, MB or MiB, "
                            "e.g. 256K or 1M"));
 }

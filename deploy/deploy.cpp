@@ -12,6 +12,7 @@
 #include "core/arch_io.h"
 #include "core/error.h"
 #include "core/io.h"
+#include "core/output_dir.h"
 #include "core/memory_planner.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -110,16 +111,6 @@ double share(int64_t part, size_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// The output directory must be new, empty, or an earlier deploy's output
-// (which it replaces): never a folder with someone's files in it.
-void check_out_dir(const fs::path& out) {
-  if (!fs::exists(out)) return;
-  if (!fs::is_directory(out)) throw Error("--out: " + out.string() + " exists and is not a directory");
-  if (fs::is_empty(out) || fs::exists(out / "report.json")) return;
-  throw Error("--out: " + out.string() +
-              " is not empty and holds no earlier deploy (report.json); choose another folder");
-}
-
 }  // namespace
 
 json deploy_model(const DeployOptions& o) {
@@ -138,8 +129,10 @@ json deploy_model(const DeployOptions& o) {
                   "through the tinynas command)");
     throw Error("give --checkpoint FILE (trained weights) or --random-weights");
   }
-  const fs::path out(o.out_dir);
-  check_out_dir(out);
+  // The output folder is checked before any work and published whole at the
+  // end (core/output_dir.h): new, empty, or an earlier tinynas output, never a
+  // folder with someone's files in it; a failure leaves the old one in place.
+  StagedOutput output(o.out_dir, "--out", "deploy");
 
   const McuTarget mcu = load_mcu(o.mcu);
   const ArchSpec arch = o.arch ? *o.arch : load_arch(o.arch_path);
@@ -202,16 +195,7 @@ json deploy_model(const DeployOptions& o) {
   std::vector<std::vector<int8_t>> inputs(n);
   for (size_t i = 0; i < n; ++i) inputs[i] = quantize_input(q, eval.images[i]);
 
-  // Build everything in a staging folder beside OUT; move it in at the end.
-  const fs::path staging = out.parent_path() / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  fs::remove_all(staging);
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!dir.empty()) fs::remove_all(dir, ec);
-    }
-  } cleanup{staging};
+  const fs::path staging = output.dir();
   const fs::path src = staging / "src";
   write_generated(gen, src.string());
   // Many labelled images go to the board by semihosting (tn_inputs.bin in
@@ -367,11 +351,8 @@ json deploy_model(const DeployOptions& o) {
   }
   write_file_atomic((staging / "report.json").string(), report.dump(2) + "\n");
 
-  // Move into place: the old output (an earlier deploy) goes only now.
-  std::error_code ec;
-  fs::remove_all(out, ec);
-  fs::rename(staging, out);
-  cleanup.dir.clear();
+  // Into place: the old output (an earlier deploy) goes only now.
+  output.commit();
   return report;
 }
 

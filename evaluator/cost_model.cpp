@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/error.h"
 #include "core/memory_planner.h"
 #include "core/size.h"
 
@@ -76,6 +77,12 @@ CostReport estimate_cost(const OpGraph& g, int64_t arena_bytes, const McuTarget&
   r.fits_sram = r.peak_sram_bytes <= budget.sram_bytes;
   r.fits_latency = budget.latency_ms <= 0 || r.latency_ms <= budget.latency_ms;
   r.fits = r.fits_flash && r.fits_sram && r.fits_latency;
+  // validate() bounds every size of an ArchSpec so that these sums stay far
+  // inside int64, and the MCU reader bounds sizes and coefficients: a figure
+  // out of range here comes from inputs built around those checks, and is
+  // refused rather than reported as a number (two compares per network).
+  if (r.macs < 0 || r.flash_bytes < 0 || r.peak_sram_bytes < 0 || !(r.latency_ms < 1e300))
+    throw Error("cost model overflow: the network or the MCU description is out of range");
   return r;
 }
 

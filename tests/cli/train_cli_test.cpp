@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,7 +139,10 @@ TEST_F(TrainCliTest, TrainThenEval) {
   e = run({"eval", "--arch", "small.json", "--checkpoint", "r/checkpoint.pt", "--dataset",
            "generated:4x10,res=24,seed=1", "--bn-dataset", "generated:4x8,res=24,seed=2", "--threads", "1"});
   ASSERT_EQ(e.status, 0) << e;
-  EXPECT_TRUE(contains(e.out, "(")) << e;
+  // "top-1 P% (N/40) on ...", with P = 100 N / 40 to the printed precision.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(e.out, m, std::regex(R"(^top-1 (\d+\.\d\d)% \((\d+)/40\) on )"))) << e;
+  EXPECT_NEAR(std::stod(m[1].str()), 100.0 * std::stoi(m[2].str()) / 40, 0.006) << e;
   EXPECT_TRUE(contains(e.out, "/40) on generated:4x10,res=24,seed=1: small.json at resolution 16")) << e;
 
   // median: the subnet of median MACs among 101 seeded samples, between the
@@ -178,9 +182,15 @@ TEST_F(TrainCliTest, KilledRunResumesToTheSameWeights) {
   again = run({"train", "--out", "b", "--resume", "--lr", "0.1"});
   EXPECT_EQ(again.status, 1) << again;
   EXPECT_TRUE(contains(again.err, "--resume: lr 0.1 differs from the checkpoint's 0.05")) << again;
-  const RunResult b = run({"train", "--out", "b", "--resume", "--threads", "1"});
+  // The README's command, exactly: the run's whole configuration (threads: 1,
+  // checkpoint_every: 2 among it) comes back from the checkpoint. On this
+  // 2-core machine a resume that fell back to the default thread count
+  // (all cores) ends with different weights.
+  const RunResult b = run({"train", "--out", "b", "--resume"});
   ASSERT_EQ(b.status, 0) << b;
   EXPECT_TRUE(contains(b.err, "resuming at step")) << b;
+  EXPECT_TRUE(contains(b.err, " 1 torch threads")) << b;
+  EXPECT_FALSE(contains(b.err, "overrides the run's")) << b;
   EXPECT_EQ(summary("b")["weights_digest"], summary("a")["weights_digest"]);
   EXPECT_EQ(summary("b")["final"]["val_top1_largest"], summary("a")["final"]["val_top1_largest"]);
 }
@@ -195,8 +205,10 @@ TEST_F(TrainCliTest, SigintSavesAndStops) {
   EXPECT_EQ(r.status, 128 + SIGINT) << r;
   EXPECT_TRUE(contains(r.err, "interrupted by SIGINT")) << r;
   EXPECT_TRUE(contains(r.err, "--resume")) << r;
-  const RunResult b = run({"train", "--out", "s", "--resume"});
+  // An operational option given again overrides the stored one, and says so.
+  const RunResult b = run({"train", "--out", "s", "--resume", "--workers", "2"});
   ASSERT_EQ(b.status, 0) << b;
+  EXPECT_TRUE(contains(b.err, "--resume: --workers 2 overrides the run's 1")) << b;
   EXPECT_EQ(summary("s")["steps"], 27);
 }
 
@@ -213,10 +225,15 @@ TEST_F(TrainCliTest, BadInput) {
   EXPECT_EQ(r.status, 1) << r;
   EXPECT_TRUE(contains(r.err, "learning_rate")) << r;
   EXPECT_TRUE(contains(r.err, "not an option of 'tinynas train'")) << r;
-  r = run(train_args("x", {"--device", "cuda"}));
+  r = run(train_args("x", {"--device", "cuda", "--epochs", "1"}));
   if (r.status != 0) {  // a CPU-only LibTorch (Debian's)
     EXPECT_EQ(r.status, 1) << r;
     EXPECT_TRUE(contains(r.err, "no CUDA")) << r;
+    EXPECT_FALSE(fs::exists(dir_ / "x")) << "a refused run wrote its folder";
+  } else {  // a CUDA build: the run trained on the GPU
+    EXPECT_TRUE(contains(r.err, "cuda")) << r;
+    EXPECT_EQ(summary("x")["steps"], 9) << r;
+    fs::remove_all(dir_ / "x");
   }
   r = run({"train", "--out", "x", "--resume"});
   EXPECT_EQ(r.status, 1) << r;

@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "tests/test_util.h"
 
+#include <chrono>
+
 namespace tinynas {
 namespace {
 
@@ -169,6 +171,49 @@ TEST(ArchTest, OwnFormatErrors) {
 
   msg = error_of([&] { arch_from_document(parse_document("[1, 2]", "a.json")); });
   EXPECT_NE(msg.find("object"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+// Issue 12: limits that keep every cost figure inside int64, named in the
+// message; validation linear in the number of blocks.
+TEST(ArchLimits, SizesPastTheLimitsAreRefusedByName) {
+  ArchSpec a = test_nets::tiny_arch();
+  a.stages[0].blocks[0].mid_channels = kMaxArchChannels + 1;
+  a.stages[0].blocks[0].expand = 6;
+  EXPECT_NE(test_nets::error_of([&] { validate(a); }).find("exceeds the limit of 16384 channels"), std::string::npos);
+  a = test_nets::tiny_arch();
+  a.num_classes = kMaxArchClasses + 1;
+  EXPECT_NE(test_nets::error_of([&] { validate(a); }).find("num_classes 100001 exceeds the limit"), std::string::npos);
+  a = test_nets::tiny_arch();
+  const BlockSpec last = a.stages.back().blocks.back();
+  ASSERT_TRUE(last.residual);
+  a.stages.back().blocks.assign(kMaxArchBlocks + 1, last);
+  EXPECT_NE(test_nets::error_of([&] { validate(a); }).find("blocks exceed the limit of 512 blocks"), std::string::npos);
+}
+
+TEST(ArchLimits, ReadingManyBlocksIsLinear) {
+  // 500 blocks read and validated in well under a second (the old reader
+  // re-validated every prefix: quadratic, seconds at 5,000 blocks).
+  nlohmann::json j = arch_to_json(test_nets::tiny_arch());
+  const nlohmann::json block = j["stages"].back()["blocks"].back();
+  j["stages"].back()["blocks"] = nlohmann::json::array({j["stages"].back()["blocks"][0]});
+  for (int i = 1; i < 500; ++i) j["stages"].back()["blocks"].push_back(block);
+  const auto start = std::chrono::steady_clock::now();
+  for (int rep = 0; rep < 10; ++rep) {
+    const ArchSpec a = arch_from_document(parse_document(j.dump(1), "many.json"));
+    EXPECT_EQ(a.stages.back().blocks.size(), 500u);
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2.0);
+  // One more block than the limit is refused at that block's line.
+  for (int i = 0; i < kMaxArchBlocks; ++i) j["stages"].back()["blocks"].push_back(block);
+  const std::string e = test_nets::error_of([&] { arch_from_document(parse_document(j.dump(1), "many.json")); });
+  EXPECT_NE(e.find("more than 512 blocks (the limit of an architecture)"), std::string::npos) << e;
+  EXPECT_EQ(e.rfind("many.json:", 0), 0u) << e;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -469,6 +470,58 @@ TEST_F(DocFiles, FormatFollowsTheExtension) {
 
   std::string bad = write("broken.json", "[\n1,\n2,,\n]");
   EXPECT_EQ(error_of([&] { load_document(bad); }).rfind(bad + ":3:3: malformed JSON: ", 0), 0u);
+}
+
+}  // namespace
+}  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+std::string error_text(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Issue 12: nesting tens of thousands deep overflowed the stack when a value
+// was printed in a message; such documents are refused with their position.
+TEST(DocLimits, DeepNestingIsRefusedWithItsPosition) {
+  const std::string deep = "{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  const std::string e = error_text([&] { parse_document(deep, "deep.json"); });
+  EXPECT_NE(e.find("deep.json:1:518: nested deeper than 512 levels"), std::string::npos) << e;
+  // Brackets inside strings do not count, and 500 levels are fine.
+  EXPECT_NO_THROW(parse_document("{\"a\": \"" + std::string(2000, '[') + "\"}", "s.json"));
+  EXPECT_NO_THROW(parse_document(std::string(500, '[') + std::string(500, ']'), "ok.json"));
+  // YAML flow nesting: an error, not a crash.
+  const std::string yaml = "a: " + std::string(100000, '[') + std::string(100000, ']') + "\n";
+  EXPECT_NE(error_text([&] { parse_document(yaml, "deep.yaml"); }).find("deep.yaml"), std::string::npos);
+}
+
+TEST(DocLimits, TextThatIsNotUtf8IsRefusedWithLineAndByte) {
+  EXPECT_EQ(error_text([] { parse_document("a: 1\nname: caf\xe9\n", "m.yaml"); }),
+            "m.yaml:2:10: not UTF-8 text (byte 0xE9)");
+  // Overlong forms and surrogates are not UTF-8 either; real UTF-8 is fine.
+  EXPECT_NE(error_text([] { parse_document("{\"a\": \"\xc0\xaf\"}", "o.json"); }).find("byte 0xC0"),
+            std::string::npos);
+  EXPECT_NE(error_text([] { parse_document("{\"a\": \"\xed\xa0\x80\"}", "s.json"); }).find("byte 0xED"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse_document("name: caf\xc3\xa9 \xf0\x9f\x99\x82\n", "u.yaml"));
+}
+
+TEST(DocLimits, MessagesQuoteValuesShortAndOnOneLine) {
+  const Document doc = parse_document("{\"a\": \"" + std::string(5000, 'x') + "\\nmore\"}", "v.json");
+  const std::string e = error_text([&] { get_int(doc, doc.root, "", "a"); });
+  EXPECT_LT(e.size(), 200u) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  EXPECT_EQ(shorten("a\nb"), "a\\nb");
+  const std::string s = shorten(std::string(1000, 'y'), 60);
+  EXPECT_LE(s.size(), 60u + 20u) << s;
+  EXPECT_NE(s.find("(1000 characters)"), std::string::npos) << s;
+  EXPECT_EQ(one_line("x\ty\x01"), "x\\ty\\x01");
 }
 
 }  // namespace

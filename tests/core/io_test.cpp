@@ -138,3 +138,24 @@ TEST_F(IoTest, ReadLargeFile) {
 
 }  // namespace
 }  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+TEST(ReadFile, LimitsAndEmptyNames) {
+  try {
+    read_file("/dev/zero", 1 << 20);
+    FAIL() << "read /dev/zero";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "/dev/zero: cannot read: larger than 1 MiB (not a configuration or architecture file?)");
+  }
+  try {
+    read_file("");
+    FAIL() << "read an empty name";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read a file with an empty name");
+  }
+}
+
+}  // namespace
+}  // namespace tinynas

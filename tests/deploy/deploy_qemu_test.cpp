@@ -181,7 +181,7 @@ TEST_F(DeployQemuTest, BadInputIsRefusedWithoutOutput) {
   write_file_atomic((dir_ / "mine" / "notes.txt").string(), "keep me");
   o.out_dir = (dir_ / "mine").string();
   msg = test_nets::error_of([&] { deploy_model(o); });
-  EXPECT_NE(msg.find("not empty"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("holds files that tinynas did not write (notes.txt)"), std::string::npos) << msg;
   EXPECT_EQ(read_file((dir_ / "mine" / "notes.txt").string()), "keep me");
 
   // A missing QEMU is named, with the package to install, and leaves nothing.
