@@ -1,0 +1,202 @@
+// Architecture search under an MCU budget (MCUNet App. E): evolution, or a
+// random-search baseline, over the Genome of a SearchSpace at one width, with
+// every candidate checked against flash, SRAM and (when given) latency by the
+// exact cost model before any accuracy is spent on it.
+//
+// Evolution, per generation g >= 1 (generation 0 is the initial population):
+// - parents: the `parents` best of the population (accuracy, then the earlier
+//   evaluated);
+// - `mutation_count` children: a random parent, each gene resampled with
+//   probability `mutation_prob`; `crossover_count` children: two random
+//   parents, each gene from either;
+// - a child that does not fit the budget is redrawn (same parents, new
+//   draw); redraws are counted per generation. After `max_draws` draws for
+//   one slot the search gives up with a tinynas::Error naming the budget and
+//   what the smallest subnet needs;
+// - optionally (predictor_screen = k > 1) k times as many fitting children
+//   are drawn and only the best by a ridge-regression predictor fitted on
+//   everything measured so far (search/predictor.h) reach the evaluator;
+// - the children's accuracies are measured as one batch; the population
+//   becomes parents + children.
+// The population keeps each member's raw genome (inactive slots beyond a
+// stage's depth included, so evolution may switch them back on); accuracy is
+// cached by the canonical genome (inactive slots zeroed), i.e. by the decoded
+// architecture, so a candidate seen twice costs nothing.
+//
+// Random search (strategy kRandom) draws fitting subnets uniformly over the
+// genome and measures exactly `evaluations` distinct architectures, in batches
+// of `population`, then `mutation_count + crossover_count`. Its default budget,
+// population + generations x (mutation_count + crossover_count), is the most
+// evolution can spend with the same options; evolution spends fewer when a
+// child repeats an architecture it has measured. To compare at equal cost,
+// set `evaluations` to the evolutionary result's `evaluations`.
+//
+// Reproducible and resumable: generation g draws from its own stream
+// derive_seed(seed, g), so no RNG state is carried between generations. After
+// every generation a JSON checkpoint (history, population, counters) is
+// written atomically; a rerun with the same options continues from it and
+// ends with exactly the result of an uninterrupted run (the evaluator must be
+// deterministic for that). Costs are recomputed from the genomes on resume.
+//
+// Cost: one decode + cost-model evaluation (~10 us) per draw; bookkeeping is
+// linear in the history, the checkpoint serialises only new entries. MCUNet's
+// 30 generations of 100 (~3,600 draws) take ~0.05 s of one core besides the
+// accuracy evaluator, checkpoints included; predictor screening at 3x ~0.16 s
+// (bench/bench_search.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/arch.h"
+#include "core/mcu.h"
+#include "core/search_space.h"
+#include "evaluator/cost_model.h"
+
+namespace tinynas {
+
+// Accuracy of architectures: the supernet (inherited weights + BN
+// recalibration) in the pipeline, a synthetic function in tests. One call per
+// generation with every architecture not measured before; returns one score
+// per architecture, in order, higher is better (any scale, finite).
+class AccuracyEvaluator {
+ public:
+  virtual ~AccuracyEvaluator() = default;
+  virtual std::vector<double> evaluate(const std::vector<ArchSpec>& archs) = 0;
+};
+
+// Adapts a function of one architecture (tests, benchmarks).
+class FunctionEvaluator : public AccuracyEvaluator {
+ public:
+  explicit FunctionEvaluator(std::function<double(const ArchSpec&)> accuracy)
+      : accuracy_(std::move(accuracy)) {}
+  std::vector<double> evaluate(const std::vector<ArchSpec>& archs) override;
+
+ private:
+  std::function<double(const ArchSpec&)> accuracy_;
+};
+
+enum class SearchStrategy : uint8_t { kEvolution, kRandom };
+const char* strategy_name(SearchStrategy s);
+// "evolution" or "random"; anything else throws tinynas::Error.
+SearchStrategy parse_strategy(const std::string& name);
+
+struct SearchResult;
+struct GenerationStats;
+
+struct SearchOptions {
+  SearchStrategy strategy = SearchStrategy::kEvolution;
+  int32_t population = 100;     // initial population
+  int32_t parents = 20;         // top candidates kept as parents
+  int32_t mutation_count = 50;  // children by mutation per generation
+  int32_t crossover_count = 50; // children by crossover per generation
+  int32_t generations = 30;     // after the initial population
+  double mutation_prob = 0.1;   // per gene
+  uint64_t seed = 0;
+  int64_t max_draws = 10000;    // per candidate slot before giving up
+  // The width searched; 0: the space's only width (an error if it has several).
+  double width = 0;
+  // Resolutions searched (each one of the space's); empty: all of the space's.
+  std::vector<int32_t> resolutions;
+  // Random search: distinct architectures to measure; 0: population +
+  // generations x (mutation_count + crossover_count).
+  int64_t evaluations = 0;
+  // Predictor screening (evolution only): 1 is off; k > 1 draws k x the
+  // children and keeps the best predicted, once `predictor_min_history`
+  // architectures are measured. `predictor_ridge` is the L2 penalty.
+  int32_t predictor_screen = 1;
+  int32_t predictor_min_history = 50;
+  double predictor_ridge = 1.0;
+  // Written after every generation ("" for none); when it exists at the start
+  // the search resumes from it, refusing one written with other options.
+  std::string checkpoint_path;
+  // Called after every generation (after the checkpoint); returning false
+  // stops the search there (result.completed = false), as a kill would.
+  std::function<bool(const SearchResult&, const GenerationStats&)> on_generation;
+};
+
+// One measured architecture.
+struct EvaluatedCandidate {
+  int64_t id = 0;          // index in the history (evaluation order)
+  int32_t generation = 0;  // the generation that measured it
+  Genome genome;           // canonical genome in the caller's space
+  ArchSpec arch;
+  CostReport cost;
+  double accuracy = 0;
+  bool screened = false;   // chosen by the predictor among more children
+  double predicted_accuracy = std::numeric_limits<double>::quiet_NaN();  // when screened
+};
+
+struct GenerationStats {
+  int32_t generation = 0;
+  int64_t candidates = 0;    // fitting candidates drawn (before screening)
+  int64_t redraws = 0;       // draws rejected by the budget
+  int64_t evaluations = 0;   // architectures measured (new to the cache)
+  int64_t cache_hits = 0;    // candidates already measured
+  int64_t screened_out = 0;  // candidates the predictor dropped
+  double best_accuracy = 0;  // best measured so far
+  int64_t best_id = -1;
+  double mean_accuracy = 0;  // of the population after this generation
+  // Rank correlation of predicted and measured accuracy on this generation's
+  // newly measured, screened candidates (not in the predictor's fit); NaN
+  // when the predictor did not run or fewer than two were measured.
+  double predictor_kendall = std::numeric_limits<double>::quiet_NaN();
+  double predictor_spearman = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct SearchResult {
+  SearchStrategy strategy = SearchStrategy::kEvolution;
+  std::string space;
+  std::string mcu;
+  Budget budget;
+  double width = 0;
+  std::vector<int32_t> resolutions;
+  uint64_t seed = 0;
+  std::vector<EvaluatedCandidate> history;  // every measured architecture
+  std::vector<int64_t> population;          // ids of the final population, best first
+  std::vector<GenerationStats> generations;
+  int64_t best = -1;        // id of the most accurate (the earliest on ties)
+  int64_t evaluations = 0;  // == history.size()
+  int64_t redraws = 0;
+  int64_t cache_hits = 0;
+  bool completed = false;   // false when on_generation stopped it
+  bool resumed = false;     // continued from a checkpoint
+};
+
+// Runs the search. Throws tinynas::Error for bad options, a budget nothing
+// fits, a checkpoint of another search, or an evaluator answer of the wrong
+// size or with a non-finite value.
+SearchResult run_search(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
+                        AccuracyEvaluator& evaluator, const SearchOptions& options);
+
+// The genome with the kernel and expand genes of slots beyond each stage's
+// depth set to 0: equal for two genomes exactly when they decode to the same
+// architecture (given choice lists without repeats).
+Genome canonical_genome(const SearchSpace& space, const Genome& genome);
+
+// Pareto fronts. Ids of the candidates no other candidate beats on both
+// accuracy (>=) and cost (<=, one of the two strictly), by ascending cost;
+// of exactly equal points the earliest. O(n log n).
+enum class CostAxis : uint8_t { kMacs, kPeakSram };
+std::vector<int64_t> pareto_front(const std::vector<EvaluatedCandidate>& history, CostAxis axis);
+
+// Output files. history.jsonl: one candidate_to_json() line per measured
+// architecture (id, generation, genome, arch, cost, accuracy, screened,
+// predicted_accuracy). best.json: the winner and the search's summary.
+// pareto.json: both fronts. The SVG: every candidate, the front, the winner
+// and, against peak SRAM, the SRAM budget as a vertical line.
+nlohmann::json candidate_to_json(const EvaluatedCandidate& c);
+std::string history_jsonl(const SearchResult& result);
+nlohmann::json best_to_json(const SearchResult& result);
+nlohmann::json pareto_to_json(const SearchResult& result);
+nlohmann::json generations_to_json(const SearchResult& result);
+std::string pareto_svg(const SearchResult& result, CostAxis axis);
+// One row per generation: draws, redraws, evaluations, cache hits, best.
+std::string format_generations(const SearchResult& result);
+
+}  // namespace tinynas
