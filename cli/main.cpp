@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
 #ifndef TINYNAS_TORCH_HELPER
   program_argv = argv;
-  if (const std::string_view sub = subcommand_of(argc, argv); sub == "train" || sub == "eval")
+  if (const std::string_view sub = subcommand_of(argc, argv); sub == "train" || sub == "eval" || sub == "search")
     return exec_torch_helper();
 #endif
 
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
 
   std::map<std::string, Command> commands;
 #ifdef TINYNAS_TORCH_HELPER
-  for (auto add : {add_train_command, add_eval_command, add_deploy_command}) {
+  for (auto add : {add_train_command, add_eval_command, add_deploy_command, add_search_command}) {
 #else
   for (auto add : {add_cost_command, add_space_command, add_deploy_command,
                     add_calibrate_command}) {
@@ -121,6 +121,9 @@ int main(int argc, char** argv) {
   }
 #ifndef TINYNAS_TORCH_HELPER
   // Listed in --help; never reached (exec_torch_helper runs them).
+  app.add_subcommand("search", "The whole pipeline for an MCU budget: space, supernet, evolution, fine-tuning, "
+                               "firmware measured on the board (tinynas search --help)")
+      ->allow_extras();
   app.add_subcommand("train", "Train the weight-shared supernet (tinynas train --help)")->allow_extras();
   app.add_subcommand("eval", "Top-1 of a subnet of a trained supernet checkpoint (tinynas eval --help)")
       ->allow_extras();

@@ -10,42 +10,12 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "core/error.h"
 #include "supernet/trainer.h"
 
 namespace tinynas::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-volatile std::sig_atomic_t g_signal = 0;
-
-extern "C" void on_stop_signal(int sig) {
-  g_signal = sig;
-  g_stop.store(true);
-}
-
-// SIGINT/SIGTERM finish the step, save and stop; a second one (the handler
-// resets itself) ends the process at once.
-class StopSignals {
- public:
-  StopSignals() {
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
 
 std::string key_of(const CLI::Option* o) {
   std::string k = o->get_lnames().empty() ? "" : o->get_lnames()[0];
@@ -166,17 +136,15 @@ Command add_train_command(CLI::App& app) {
       config = supernet::train_config_from_json(stored, ck);
     }
 
-    g_stop.store(false);
-    g_signal = 0;
     supernet::TrainHooks hooks;
-    hooks.stop = &g_stop;
+    hooks.stop = &g_stop_requested;
     supernet::TrainResult r;
     {
       StopSignals signals;
       r = supernet::train(config, o->out, o->resume, o->force, hooks);
     }
     if (r.interrupted) {
-      const int sig = g_signal != 0 ? static_cast<int>(g_signal) : SIGINT;
+      const int sig = g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT;
       spdlog::error("interrupted by {} after step {} of {}; checkpoint saved to {}; continue with: tinynas train "
                     "--out {} --resume",
                     sig == SIGTERM ? "SIGTERM" : "SIGINT", r.steps, r.total_steps,

@@ -491,11 +491,14 @@ void Supernet::sort_channels() {
 }
 
 std::vector<OpWeights> Supernet::float_weights(const ArchSpec& arch) const {
+  return guarded("float_weights", [&] { return extracted_float_weights(*impl_->extract(arch), arch); });
+}
+
+std::vector<OpWeights> extracted_float_weights(const torch::nn::SequentialImpl& seq, const ArchSpec& arch) {
   return guarded("float_weights", [&] {
-    const auto seq = impl_->extract(arch);
     torch::NoGradGuard no_grad;
     std::vector<OpWeights> out;
-    for (const auto& child : seq->children()) {
+    for (const auto& child : seq.children()) {
       if (auto* m = dynamic_cast<ConvBnImpl*>(child.get())) {
         out.push_back(fold(*m, shape_of(*m).kind));
       } else if (auto* b = dynamic_cast<BlockImpl*>(child.get())) {

@@ -134,6 +134,11 @@ class Supernet {
 // fully_connected), read from the modules' weights and options.
 std::vector<LayerShape> layer_shapes(const torch::nn::SequentialImpl& extracted);
 
+// BN-folded float weights per op of lower(arch) of a module extract(arch)
+// made (after fine-tuning it, say); Supernet::float_weights is this on a
+// fresh extract.
+std::vector<OpWeights> extracted_float_weights(const torch::nn::SequentialImpl& extracted, const ArchSpec& arch);
+
 // Sets torch's intra-op threads (0: all hardware threads).
 void set_threads(int32_t threads);
 

@@ -1005,21 +1005,86 @@ ExportedSubnet export_subnet(const std::string& checkpoint, const ArchSpec& arch
     out.weights = opened.net->float_weights(arch);
     // Calibration images: a seeded draw of the training split with the
     // evaluation transform (what the deployed model will see), NHWC.
-    datasets::LoaderOptions lo;
-    lo.batch_size = o.calibration_images;
-    lo.workers = o.bn.workers;
-    lo.seed = derive_seed(o.bn.seed, 0x63616c6962ull);
-    lo.shuffle = true;
-    lo.transform.train = false;
-    lo.transform.height = lo.transform.width = arch.resolution;
-    datasets::DataLoader loader(opened.bn, lo);
-    loader.start_epoch(0);
-    auto b = loader.next();
-    loader.stop();
-    if (!b || b->size < 1) throw Error("export: no image for calibration in " + opened.bn_dataset);
-    for (int64_t n = 0; n < b->size; ++n) out.calibration_images.push_back(datasets::image_nhwc(*b, n));
+    out.calibration_images = calibration_images(opened.bn, arch.resolution, o.calibration_images,
+                                                derive_seed(o.bn.seed, 0x63616c6962ull), o.bn.workers);
+    if (out.calibration_images.empty()) throw Error("export: no image for calibration in " + opened.bn_dataset);
   });
   return out;
+}
+
+std::vector<std::vector<float>> calibration_images(std::shared_ptr<const datasets::Dataset> data, int32_t resolution,
+                                                   int32_t count, uint64_t seed, int32_t workers) {
+  datasets::LoaderOptions lo;
+  lo.batch_size = count;
+  lo.workers = workers;
+  lo.seed = seed;
+  lo.shuffle = true;
+  lo.transform.train = false;
+  lo.transform.height = lo.transform.width = resolution;
+  datasets::DataLoader loader(data, lo);
+  loader.start_epoch(0);
+  auto b = loader.next();
+  loader.stop();
+  std::vector<std::vector<float>> images;
+  if (b)
+    for (int64_t n = 0; n < b->size; ++n) images.push_back(datasets::image_nhwc(*b, n));
+  return images;
+}
+
+OpenedSupernet open_supernet(const std::string& checkpoint, const std::string& device, int32_t threads) {
+  check_device(device);
+  Checkpoint ck = load_checkpoint(checkpoint);
+  OpenedSupernet out;
+  out.config = train_config_from_json(ck.config, checkpoint);
+  out.space = ck.space;
+  out.dataset = ck.dataset;
+  out.class_names = ck.class_names;
+  try {
+    const TrainingData d = open_training_data(ck.dataset, out.config);
+    out.train = d.train;
+    out.val = d.val;
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (the training set of checkpoint " + checkpoint + ")");
+  }
+  check_channels(*out.train, ck.space, ck.dataset);
+  if (out.train->num_classes() != ck.space.num_classes)
+    throw Error("data set '" + ck.dataset + "' now has " + std::to_string(out.train->num_classes()) +
+                " classes, checkpoint " + checkpoint + " was trained on " + std::to_string(ck.space.num_classes));
+  set_threads(threads);
+  SupernetOptions so;
+  so.seed = out.config.seed;
+  so.threads = threads;
+  out.net = std::make_unique<Supernet>(ck.space, so);
+  guarded("loading the checkpoint", [&] {
+    out.net->module().to(torch::Device(device == "cuda" ? torch::kCUDA : torch::kCPU));
+    load_model(*out.net, ck.model, checkpoint);
+  });
+  return out;
+}
+
+EvalResult evaluate_module(torch::nn::SequentialImpl& model, std::shared_ptr<const datasets::Dataset> data,
+                           int32_t resolution, const EvalOptions& o) {
+  return guarded("evaluate", [&] {
+    EvalResult result;
+    const torch::Device device = model.parameters().front().device();
+    model.eval();
+    datasets::LoaderOptions lo;
+    lo.batch_size = o.batch_size;
+    lo.workers = o.workers;
+    lo.shuffle = false;
+    lo.transform.train = false;
+    lo.transform.height = lo.transform.width = resolution;
+    datasets::DataLoader loader(data, lo);
+    loader.start_epoch(0);
+    torch::NoGradGuard no_grad;
+    while (auto b = loader.next()) {
+      const at::Tensor pred = model.forward(images_of(*b, device)).argmax(1).to(torch::kCPU);
+      const at::Tensor y = torch::from_blob(b->labels.data(), {b->size}, torch::kInt64);
+      result.correct += pred.eq(y).sum().item<int64_t>();
+      result.count += b->size;
+    }
+    return result;
+  });
 }
 
 // ---- fine-tuning -----------------------------------------------------------------------------

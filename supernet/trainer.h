@@ -212,6 +212,33 @@ struct ExportedSubnet {
 ExportedSubnet export_subnet(const std::string& checkpoint, const ArchSpec& arch, const std::string& arch_name,
                              const ExportOptions& options);
 
+// ---- a trained supernet for search and fine-tuning --------------------------
+
+// A checkpoint's supernet with the data as its training run split it: the
+// training split (BN recalibration, fine-tuning, calibration images) and the
+// held-out validation split (search accuracy; never the test set).
+struct OpenedSupernet {
+  std::unique_ptr<Supernet> net;
+  SearchSpace space;       // at the trained width and resolutions
+  TrainConfig config;
+  std::string dataset;     // the training data set, paths absolute
+  std::vector<std::string> class_names;
+  std::shared_ptr<const datasets::Dataset> train, val;
+};
+// Throws tinynas::Error for a checkpoint that cannot be read or whose data
+// set cannot be opened (naming both).
+OpenedSupernet open_supernet(const std::string& checkpoint, const std::string& device = "cpu", int32_t threads = 0);
+
+// Top-1 of an extract()ed (or fine-tuned) module on `data` (centre crop at
+// `resolution`, batches of options.batch_size; no BN recalibration).
+EvalResult evaluate_module(torch::nn::SequentialImpl& model, std::shared_ptr<const datasets::Dataset> data,
+                           int32_t resolution, const EvalOptions& options);
+// A seeded draw of `count` images of `data` with the evaluation transform at
+// `resolution`, NHWC floats: what int8 calibration takes.
+std::vector<std::vector<float>> calibration_images(std::shared_ptr<const datasets::Dataset> data,
+                                                   int32_t resolution, int32_t count, uint64_t seed,
+                                                   int32_t workers = 2);
+
 // The space stored in a checkpoint (for resolving `--arch largest|smallest`)
 // and its training configuration (to_json(TrainConfig)).
 SearchSpace checkpoint_space(const std::string& checkpoint);

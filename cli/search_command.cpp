@@ -1,0 +1,636 @@
+// tinynas search: the whole pipeline for one MCU budget, in one run folder.
+//
+//   DIR/space/     width and resolution for the budget (space.json, plot)
+//   DIR/supernet/  the trained weight-shared supernet (tinynas train's folder)
+//   DIR/search/    evolution (checkpoint.json while running), history,
+//                  Pareto fronts, the board-measured top-k (topk/)
+//   DIR/finetune/  the winner extracted and fine-tuned (weights.bin, finetune.json)
+//   DIR/deploy/    its int8 firmware, run on the board with test images
+//   DIR/best.json, history.jsonl, pareto.json, pareto.svg, pareto_sram.svg,
+//   summary.json   copies and the summary at the top
+//   DIR/pipeline.json  one marker per finished stage with the options it ran
+//                  with, written after the stage's output is complete
+//
+// A rerun skips finished stages whose options are unchanged and refuses,
+// naming the option, when they changed; a killed run resumes where it
+// stopped (training and evolution from their own checkpoints).
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/stop_signals.h"
+#include "core/arch_io.h"
+#include "core/doc.h"
+#include "core/error.h"
+#include "core/io.h"
+#include "core/output_dir.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "core/size.h"
+#include "datasets/dataset.h"
+#include "deploy/deploy.h"
+#include "evaluator/accuracy.h"
+#include "evaluator/cost_model.h"
+#include "search/evolution.h"
+#include "space_optimizer/space_optimizer.h"
+#include "supernet/trainer.h"
+
+namespace tinynas::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Options {
+  std::string mcu, out, space = "mcunet", dataset, test_dataset, train_config, supernet;
+  BudgetFlags budget;
+  int64_t space_samples = 1000;
+  // training (besides train_config)
+  int32_t epochs = 0;
+  int64_t max_train_images = 0;
+  // evolution
+  std::string strategy = "evolution";
+  int32_t population = 100, parents = 20, mutation_count = 50, crossover_count = 50, generations = 30;
+  double mutation_prob = 0.1;
+  int32_t predictor_screen = 1;
+  int64_t evaluations = 0;
+  uint64_t seed = 0;
+  // accuracy
+  int32_t bn_batches = 20;
+  int64_t bn_batch_size = 64, val_images = 5000;
+  // board in the loop and deploy
+  std::string hil = "qemu";
+  int32_t hil_top = 3;
+  int32_t finetune_epochs = 2;
+  double finetune_lr = 0.01;
+  int32_t eval_count = 200;
+  int32_t timeout_s = 900;
+  int32_t threads = 0;
+};
+
+std::string fmt_pct(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f%%", 100 * v);
+  return b;
+}
+
+// ---- stage markers ------------------------------------------------------------
+
+class Pipeline {
+ public:
+  explicit Pipeline(fs::path dir) : dir_(std::move(dir)), marker_(dir_ / "pipeline.json") {
+    if (fs::exists(marker_)) state_ = json::parse(read_file(marker_.string()));
+  }
+  // True when `stage` finished with exactly these inputs; throws naming the
+  // first input that differs from the finished run's.
+  bool done(const std::string& stage, const json& inputs) const {
+    if (!state_.contains(stage)) return false;
+    const json& was = state_[stage];
+    for (const auto& [key, value] : inputs.items()) {
+      const json old = was.value(key, json());
+      if (old != value)
+        throw Error(dir_.string() + " holds a search whose " + stage + " stage ran with " + key + " " +
+                    shorten(old.dump()) + ", not " + shorten(value.dump()) +
+                    "; use another --out, or remove the folder to start over");
+    }
+    return true;
+  }
+  void finish(const std::string& stage, const json& inputs) {
+    state_[stage] = inputs;
+    write_file_atomic(marker_.string(), state_.dump(2) + "\n");
+  }
+  bool empty() const { return state_.empty(); }
+
+ private:
+  fs::path dir_, marker_;
+  json state_ = json::object();
+};
+
+// The run folder must be new, empty, or a search's (it holds pipeline.json).
+void check_run_folder(const fs::path& dir) {
+  check_output_dir(dir.string(), "--out");  // not ".", not a file, not the root
+  if (!fs::exists(dir) || fs::is_empty(dir) || fs::exists(dir / "pipeline.json")) return;
+  throw Error("--out: " + dir.string() + " holds files that are not a tinynas search (no pipeline.json); "
+              "choose a new or empty folder");
+}
+
+// A data set for the final accuracy: --test-dataset, or for generated data
+// the same generator with other images.
+std::string default_test_dataset(const std::string& train) {
+  const datasets::DatasetSpec s = datasets::parse_dataset_spec(train);
+  if (s.kind != "generated") return "";
+  const int64_t per_class = std::max<int64_t>(10, s.per_class / 4);
+  return "generated:" + std::to_string(s.classes) + "x" + std::to_string(per_class) + ",res=" +
+         std::to_string(s.resolution) + ",seed=" + std::to_string(s.seed + 7919);
+}
+
+void write_floats(std::string& out, const std::vector<float>& v) {
+  const uint64_t n = v.size();
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+std::vector<float> read_floats(const std::string& in, size_t& pos, const std::string& where) {
+  uint64_t n = 0;
+  if (pos + sizeof n > in.size()) throw Error(where + ": truncated");
+  std::memcpy(&n, in.data() + pos, sizeof n);
+  pos += sizeof n;
+  if (n > (in.size() - pos) / sizeof(float)) throw Error(where + ": truncated");
+  std::vector<float> v(n);
+  std::memcpy(v.data(), in.data() + pos, n * sizeof(float));
+  pos += n * sizeof(float);
+  return v;
+}
+
+// The supernet's accuracy as the search's evaluator, a batch per generation
+// with a progress bar.
+class SupernetEvaluator : public AccuracyEvaluator {
+ public:
+  explicit SupernetEvaluator(SubnetAccuracy& accuracy) : accuracy_(accuracy) {}
+  std::vector<double> evaluate(const std::vector<ArchSpec>& archs) override {
+    ProgressBar bar("accuracy of " + std::to_string(archs.size()) + " subnets", static_cast<int64_t>(archs.size()),
+                    archs.size() > 1);
+    std::vector<double> out;
+    for (const ArchSpec& a : archs) {
+      out.push_back(accuracy_.top1({a}).front());
+      bar.tick();
+    }
+    return out;
+  }
+
+ private:
+  SubnetAccuracy& accuracy_;
+};
+
+// The board in the loop: a candidate built and run with random weights
+// (latency, arena and flash do not depend on the weights).
+struct BoardMeasurement {
+  bool ok = false;
+  std::string error;
+  int64_t flash_bytes = 0, sram_bytes = 0, arena_bytes = 0;
+  double measured = 0;  // instructions (QEMU) or cycles per inference
+  std::string unit;
+  double latency_ms = 0;
+  bool fits = false;
+};
+
+BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_name, const McuTarget& mcu,
+                                  const Budget& budget, const std::string& run, const fs::path& out,
+                                  int32_t timeout_s) {
+  BoardMeasurement m;
+  deploy::DeployOptions d;
+  d.arch_path = out.filename().string();
+  d.arch = arch;
+  d.mcu = mcu_name;
+  d.out_dir = out.string();
+  d.random_weights = true;
+  d.run = run;
+  d.eval_count = 1;
+  d.timeout_s = timeout_s;
+  d.flash_budget = budget.flash_bytes;
+  d.sram_budget = budget.sram_bytes;
+  try {
+    const json r = deploy::deploy_model(d);
+    m.flash_bytes = r.at("flash_bytes").get<int64_t>();
+    m.sram_bytes = r.at("sram_bytes").get<int64_t>();
+    m.arena_bytes = r.value("elf_arena_bytes", int64_t{-1});
+    if (r.contains("instructions")) {
+      m.unit = "instructions";
+      m.measured = r["instructions"].get<double>();
+    } else if (r.contains("cycles")) {
+      m.unit = "cycles";
+      m.measured = r["cycles"].get<double>();
+    }
+    // On QEMU one instruction stands for one cycle at the MCU's clock, as
+    // tinynas calibrate fits it.
+    m.latency_ms = m.measured / static_cast<double>(mcu.clock_hz) * 1e3;
+    m.ok = r.value("bit_exact", run == "none");
+    m.fits = m.flash_bytes <= budget.flash_bytes && m.sram_bytes <= budget.sram_bytes &&
+             (budget.latency_ms <= 0 || run == "none" || m.latency_ms <= budget.latency_ms);
+  } catch (const Error& e) {
+    m.error = e.what();
+  }
+  return m;
+}
+
+json measurement_to_json(const BoardMeasurement& m) {
+  if (!m.error.empty()) return {{"error", m.error}};
+  return {{"flash_bytes", m.flash_bytes}, {"sram_bytes", m.sram_bytes}, {"arena_bytes", m.arena_bytes},
+          {m.unit.empty() ? "measured" : m.unit, m.measured}, {"latency_ms", m.latency_ms},
+          {"bit_exact", m.ok}, {"fits", m.fits}};
+}
+
+}  // namespace
+
+Command add_search_command(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  CLI::App* sub = app.add_subcommand(
+      "search", "The whole pipeline: space -> supernet -> evolution -> fine-tuning -> int8 firmware on the board");
+  sub->add_option("--mcu", o->mcu, "MCU name (configs/mcus) or YAML path")->required();
+  add_budget_flags(*sub, o->budget);
+  sub->add_option("--out", o->out, "Run folder (stages, best.json, history.jsonl, pareto.*, summary.json)")
+      ->required();
+  sub->add_option("--space", o->space, "Search space name (configs/spaces) or YAML path");
+  sub->add_option("--dataset", o->dataset, "Training data set KIND:PATH (validation split held out of it)");
+  sub->add_option("--test-dataset", o->test_dataset,
+                  "Labelled images for the final accuracy on the board (default for generated data: new images)");
+  sub->add_option("--train-config", o->train_config, "tinynas train YAML for the supernet (width, resolutions, "
+                  "dataset and space come from the search)");
+  sub->add_option("--supernet", o->supernet, "Reuse this trained checkpoint instead of training");
+  sub->add_option("--epochs", o->epochs, "Supernet epochs (split as the train config splits them)")
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--max-train-images", o->max_train_images, "Train on a seeded subset of this many images");
+  sub->add_option("--space-samples", o->space_samples, "Subnets sampled per width/resolution")
+      ->check(CLI::Range(1, 10000000));
+  sub->add_option("--strategy", o->strategy, "evolution or random")->check(CLI::IsMember({"evolution", "random"}));
+  sub->add_option("--population", o->population, "Initial population")->check(CLI::Range(2, 100000));
+  sub->add_option("--parents", o->parents, "Top candidates kept as parents")->check(CLI::Range(1, 100000));
+  sub->add_option("--mutation-count", o->mutation_count, "Children by mutation per generation")
+      ->check(CLI::Range(0, 100000));
+  sub->add_option("--crossover-count", o->crossover_count, "Children by crossover per generation")
+      ->check(CLI::Range(0, 100000));
+  sub->add_option("--generations", o->generations, "Generations after the initial population")
+      ->check(CLI::Range(0, 100000));
+  sub->add_option("--mutation-prob", o->mutation_prob, "Per-gene mutation probability")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--predictor-screen", o->predictor_screen,
+                  "Draw k x the children and evaluate the best predicted (1: off)")
+      ->check(CLI::Range(1, 100));
+  sub->add_option("--evaluations", o->evaluations, "Random search: subnets to evaluate (0: evolution's maximum)");
+  sub->add_option("--seed", o->seed, "Seed of the space sampling, training, search and images");
+  sub->add_option("--bn-batches", o->bn_batches, "BN recalibration batches per candidate")
+      ->check(CLI::Range(0, 10000));
+  sub->add_option("--bn-batch-size", o->bn_batch_size, "BN recalibration batch size")->check(CLI::Range(2, 100000));
+  sub->add_option("--val-images", o->val_images, "Validation images per candidate (0: the whole split)")
+      ->check(CLI::Range(int64_t{0}, int64_t{10000000}));
+  sub->add_option("--hil", o->hil, "Board in the loop: qemu, pyocd or none")
+      ->check(CLI::IsMember({"qemu", "pyocd", "none"}));
+  sub->add_option("--hil-top", o->hil_top, "Candidates of the final population measured on the board")
+      ->check(CLI::Range(1, 1000));
+  sub->add_option("--finetune-epochs", o->finetune_epochs, "Fine-tuning epochs of the winner (0: none)")
+      ->check(CLI::Range(0, 10000));
+  sub->add_option("--finetune-lr", o->finetune_lr, "Fine-tuning learning rate");
+  sub->add_option("--eval-count", o->eval_count, "Test images run on the board")->check(CLI::Range(1, 100000));
+  sub->add_option("--timeout", o->timeout_s, "Seconds each board run may take");
+  sub->add_option("--threads", o->threads, "Torch intra-op threads (0: all cores)")->check(CLI::Range(0, 1024));
+
+  return [o]() -> int {
+    // ---- checks before any long work ----------------------------------------
+    if (o->dataset.empty() && o->supernet.empty())
+      throw Error("--dataset: give the training data set (KIND:PATH), or --supernet CHECKPOINT");
+    const fs::path dir = check_output_dir(o->out, "--out");
+    check_run_folder(dir);
+    const McuTarget mcu = load_mcu(o->mcu);
+    const Budget budget = resolve_budget(mcu, o->budget);
+    SearchSpace space = load_search_space(o->space);
+    supernet::TrainConfig train;
+    if (!o->train_config.empty()) {
+      const Document doc = load_document(o->train_config);
+      json j = doc.root.is_null() ? json::object() : doc.root;
+      if (!j.is_object()) throw Error(o->train_config + ": expected a mapping of tinynas train options");
+      j.erase("out");
+      train = supernet::train_config_from_json(j, o->train_config);
+    }
+    if (!o->dataset.empty()) train.dataset = o->dataset;
+    if (o->max_train_images > 0) train.max_train_images = o->max_train_images;
+    if (o->epochs > 0) {
+      const int32_t sum = train.largest_epochs + train.elastic_epochs;
+      train.largest_epochs = sum > 0 ? static_cast<int32_t>(std::lround(1.0 * o->epochs * train.largest_epochs / sum)) : 0;
+      train.elastic_epochs = o->epochs - train.largest_epochs;
+    }
+    if (o->threads > 0) train.threads = o->threads;
+    if (!o->supernet.empty() && !fs::exists(o->supernet))
+      throw Error("--supernet: " + o->supernet + ": no such checkpoint");
+    // The classifier's size is part of the cost: take the data set's classes.
+    if (!o->supernet.empty()) {
+      space.num_classes = supernet::checkpoint_space(o->supernet).num_classes;
+    } else {
+      space.num_classes = datasets::open_dataset(train.dataset)->num_classes();
+    }
+    const std::string test_dataset =
+        !o->test_dataset.empty() ? o->test_dataset : default_test_dataset(train.dataset.empty() ? "x:" : train.dataset);
+    if (!test_dataset.empty()) datasets::parse_dataset_spec(test_dataset);  // a syntax error is named now
+    fs::create_directories(dir);
+    Pipeline pipe(dir);
+    StopSignals signals;
+    const auto start = std::chrono::steady_clock::now();
+
+    // ---- 1. space ---------------------------------------------------------------
+    const json space_inputs = {{"mcu", mcu.name}, {"flash", budget.flash_bytes}, {"sram", budget.sram_bytes},
+                               {"latency_ms", budget.latency_ms}, {"space", space.name},
+                               {"samples", o->space_samples}, {"seed", o->seed}};
+    if (!o->supernet.empty()) {
+      // A given supernet fixes width and resolutions; the space must hold them.
+      const SearchSpace ck = supernet::checkpoint_space(o->supernet);
+      if (ck.name != space.name)
+        throw Error("--supernet " + o->supernet + " was trained on search space '" + ck.name + "', not '" + space.name +
+                    "' (--space)");
+    }
+    if (!pipe.done("space", space_inputs)) {
+      StagedOutput out((dir / "space").string(), "--out", "search:space");
+      SpaceOptimizerOptions so;
+      so.samples = o->space_samples;
+      so.seed = o->seed;
+      Budget fit_budget = budget;
+      const SpaceOptimizerResult r = optimize_space(space, mcu, fit_budget, so);
+      out.write("space.json", space_result_to_json(r).dump(2) + "\n");
+      out.write("space_cdf.svg", space_cdf_svg(r));
+      out.commit();
+      pipe.finish("space", space_inputs);
+    }
+    const json space_json = json::parse(read_file((dir / "space" / "space.json").string()));
+    const double width = space_json.at("chosen").at("width").get<double>();
+    const int32_t resolution = space_json.at("chosen").at("resolution").get<int32_t>();
+    spdlog::info("space: width {} and resolution {} for {} ({} flash, {} SRAM)", width, resolution, mcu.name,
+                 format_size(budget.flash_bytes), format_size(budget.sram_bytes));
+
+    // ---- 2. supernet ------------------------------------------------------------
+    std::string checkpoint = o->supernet;
+    if (checkpoint.empty()) {
+      train.space = space.source.empty() ? space.name : space.source;
+      train.width = width;
+      if (train.resolutions.empty()) train.resolutions = {resolution};
+      for (int32_t r : train.resolutions)
+        if (resolution_index(space, r) < 0)
+          throw Error(o->train_config + ": resolution " + std::to_string(r) + " is not in search space '" + space.name +
+                      "'");
+      const json train_inputs = supernet::to_json(train);
+      const fs::path sdir = dir / "supernet";
+      checkpoint = supernet::checkpoint_path(sdir.string());
+      if (!pipe.done("supernet", train_inputs)) {
+        const bool resume = fs::exists(checkpoint);
+        spdlog::info("supernet: {} on {} ({})", resume ? "resuming training" : "training", train.dataset,
+                     sdir.string());
+        supernet::TrainHooks hooks;
+        hooks.stop = &g_stop_requested;
+        const supernet::TrainResult tr = supernet::train(train, sdir.string(), resume, false, hooks);
+        if (tr.interrupted) {
+          spdlog::error("interrupted; continue with the same command");
+          return 128 + (g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT);
+        }
+        pipe.finish("supernet", train_inputs);
+      }
+    }
+
+    // ---- 3. search --------------------------------------------------------------
+    SubnetAccuracyOptions ao;
+    ao.bn_batches = o->bn_batches;
+    ao.bn_batch_size = o->bn_batch_size;
+    ao.val_images = o->val_images;
+    ao.seed = o->seed;
+    ao.threads = o->threads > 0 ? o->threads : train.threads;
+    SearchOptions so;
+    so.strategy = parse_strategy(o->strategy);
+    so.population = o->population;
+    so.parents = o->parents;
+    so.mutation_count = o->mutation_count;
+    so.crossover_count = o->crossover_count;
+    so.generations = o->generations;
+    so.mutation_prob = o->mutation_prob;
+    so.seed = o->seed;
+    so.predictor_screen = o->predictor_screen;
+    so.evaluations = o->evaluations;
+    const json search_inputs = {{"checkpoint", fs::absolute(checkpoint).string()}, {"strategy", o->strategy},
+                                {"population", o->population}, {"parents", o->parents},
+                                {"mutation_count", o->mutation_count}, {"crossover_count", o->crossover_count},
+                                {"generations", o->generations}, {"mutation_prob", o->mutation_prob},
+                                {"predictor_screen", o->predictor_screen}, {"evaluations", o->evaluations},
+                                {"seed", o->seed}, {"bn_batches", o->bn_batches}, {"bn_batch_size", o->bn_batch_size},
+                                {"val_images", o->val_images}, {"hil", o->hil}, {"hil_top", o->hil_top},
+                                {"budget", {budget.flash_bytes, budget.sram_bytes, budget.latency_ms}}};
+    const fs::path sdir = dir / "search";
+    if (!pipe.done("search", search_inputs)) {
+      SubnetAccuracy accuracy(checkpoint, ao);
+      const SearchSpace& trained = accuracy.space();
+      if (std::abs(trained.widths.front() - width) > 1e-9)
+        spdlog::warn("the supernet was trained at width {}, the space stage chose {}: searching at {}",
+                     trained.widths.front(), width, trained.widths.front());
+      fs::create_directories(sdir);
+      so.checkpoint_path = (sdir / "checkpoint.json").string();
+      so.on_generation = [&](const SearchResult& r, const GenerationStats& g) {
+        spdlog::info("generation {}: {} evaluated ({} cached, {} redraws), best {} mean {}", g.generation,
+                     g.evaluations, g.cache_hits, g.redraws, fmt_pct(g.best_accuracy), fmt_pct(g.mean_accuracy));
+        return !g_stop_requested.load();
+      };
+      spdlog::info("search: {} on {} validation images per subnet (BN on {} training images)", o->strategy,
+                   accuracy.val_images(), accuracy.bn_images());
+      SupernetEvaluator evaluator(accuracy);
+      SearchResult result = run_search(trained, mcu, budget, evaluator, so);
+      if (!result.completed) {
+        spdlog::error("interrupted after generation {}; continue with the same command",
+                      result.generations.empty() ? 0 : result.generations.back().generation);
+        return 128 + (g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT);
+      }
+      // The board in the loop: the top of the final population, measured.
+      json topk = json::array();
+      int64_t winner = result.best;
+      {
+        std::vector<int64_t> ranked = result.population;
+        std::sort(ranked.begin(), ranked.end(), [&](int64_t a, int64_t b) {
+          return result.history[static_cast<size_t>(a)].accuracy > result.history[static_cast<size_t>(b)].accuracy;
+        });
+        if (static_cast<int32_t>(ranked.size()) > o->hil_top) ranked.resize(static_cast<size_t>(o->hil_top));
+        winner = -1;
+        for (size_t k = 0; k < ranked.size(); ++k) {
+          const EvaluatedCandidate& c = result.history[static_cast<size_t>(ranked[k])];
+          const fs::path tdir = sdir / "topk" / ("rank" + std::to_string(k) + "-id" + std::to_string(c.id));
+          spdlog::info("board in the loop: candidate {} (rank {}, {} val top-1) on {}", c.id, k, fmt_pct(c.accuracy),
+                       o->hil);
+          const BoardMeasurement m = measure_on_board(c.arch, o->mcu, mcu, budget, o->hil, tdir, o->timeout_s);
+          json row = {{"rank", k}, {"id", c.id}, {"accuracy", c.accuracy}, {"predicted", cost_to_json(c.cost)},
+                      {"measured", measurement_to_json(m)}};
+          topk.push_back(row);
+          if (!m.error.empty() || !m.fits) {
+            spdlog::warn("candidate {} dropped: {}", c.id,
+                         !m.error.empty() ? one_line(m.error, 200) : "its measurement breaks the budget");
+            continue;
+          }
+          if (winner < 0) winner = c.id;
+        }
+        if (winner < 0) throw Error("no candidate of the final population passed the board check (" + o->hil + ")");
+      }
+      json best = best_to_json(result);
+      best["winner_id"] = winner;
+      best["winner"] = candidate_to_json(result.history[static_cast<size_t>(winner)]);
+      best["topk"] = topk;
+      write_file_atomic((sdir / "history.jsonl").string(), history_jsonl(result));
+      write_file_atomic((sdir / "pareto.json").string(), pareto_to_json(result).dump(2) + "\n");
+      write_file_atomic((sdir / "pareto.svg").string(), pareto_svg(result, CostAxis::kMacs));
+      write_file_atomic((sdir / "pareto_sram.svg").string(), pareto_svg(result, CostAxis::kPeakSram));
+      write_file_atomic((sdir / "generations.json").string(), generations_to_json(result).dump(2) + "\n");
+      write_file_atomic((sdir / "best.json").string(), best.dump(2) + "\n");
+      std::cerr << format_generations(result);
+      pipe.finish("search", search_inputs);
+    }
+    const json best = json::parse(read_file((sdir / "best.json").string()));
+    const json& winner_json = best.at("winner");
+    const Document winner_doc = parse_document(winner_json.at("arch").dump(), (sdir / "best.json").string());
+    const ArchSpec winner = arch_from_document(winner_doc);
+
+    // ---- 4. fine-tuning ---------------------------------------------------------
+    const json ft_inputs = {{"search", search_inputs}, {"epochs", o->finetune_epochs}, {"lr", o->finetune_lr},
+                            {"seed", o->seed}, {"test_dataset", test_dataset}};
+    const fs::path fdir = dir / "finetune";
+    if (!pipe.done("finetune", ft_inputs)) {
+      supernet::OpenedSupernet opened = supernet::open_supernet(checkpoint, "cpu", ao.threads);
+      // The winner's BN statistics recalibrated on training batches (as the
+      // search measured it), then extracted with them.
+      supernet::EvalOptions eo;
+      eo.bn_batches = o->bn_batches;
+      eo.bn_batch_size = o->bn_batch_size;
+      eo.seed = o->seed;
+      const supernet::EvalResult before = supernet::evaluate_subnet(*opened.net, winner, opened.val, opened.train, eo);
+      auto module = opened.net->extract(winner);
+      std::vector<double> losses;
+      if (o->finetune_epochs > 0) {
+        supernet::FinetuneOptions fo;
+        fo.epochs = o->finetune_epochs;
+        fo.lr = o->finetune_lr;
+        fo.resolution = winner.resolution;
+        fo.batch_size = opened.config.batch_size;
+        fo.scale_min = opened.config.scale_min;
+        fo.seed = o->seed;
+        spdlog::info("fine-tuning the winner for {} epoch(s) on {}", o->finetune_epochs, opened.dataset);
+        losses = supernet::finetune(*module, opened.train, fo);
+      }
+      supernet::EvalOptions plain;
+      const supernet::EvalResult after = supernet::evaluate_module(*module, opened.val, winner.resolution, plain);
+      json ft = {{"val_top1_inherited", before.top1()}, {"val_top1", after.top1()}, {"val_images", after.count},
+                 {"epochs", o->finetune_epochs}, {"losses", losses}};
+      if (!test_dataset.empty()) {
+        const auto test = datasets::open_dataset(test_dataset);
+        if (test->num_classes() != opened.space.num_classes)
+          throw Error("--test-dataset " + test_dataset + " has " + std::to_string(test->num_classes()) +
+                      " classes, the supernet " + std::to_string(opened.space.num_classes));
+        const supernet::EvalResult t = supernet::evaluate_module(*module, test, winner.resolution, plain);
+        ft["test_top1_float"] = t.top1();
+        ft["test_images"] = t.count;
+      }
+      std::string weights;
+      for (const auto& w : supernet::extracted_float_weights(*module, winner)) {
+        write_floats(weights, w.weights);
+        write_floats(weights, w.bias);
+      }
+      StagedOutput out(fdir.string(), "--out", "search:finetune");
+      out.write("weights.bin", weights);
+      out.write("finetune.json", ft.dump(2) + "\n");
+      out.commit();
+      pipe.finish("finetune", ft_inputs);
+    }
+    const json ft = json::parse(read_file((fdir / "finetune.json").string()));
+
+    // ---- 5. deploy --------------------------------------------------------------
+    const json deploy_inputs = {{"finetune", ft_inputs}, {"eval_count", o->eval_count}, {"run", o->hil}};
+    const fs::path ddir = dir / "deploy";
+    if (!pipe.done("deploy", deploy_inputs)) {
+      const std::string bytes = read_file((fdir / "weights.bin").string());
+      deploy::TrainedWeights t;
+      size_t pos = 0;
+      const OpGraph g = lower(winner);
+      for (size_t i = 0; i < g.ops.size(); ++i) {
+        std::vector<float> w = read_floats(bytes, pos, (fdir / "weights.bin").string());
+        std::vector<float> b = read_floats(bytes, pos, (fdir / "weights.bin").string());
+        t.ops.push_back({std::move(w), std::move(b)});
+      }
+      supernet::OpenedSupernet opened = supernet::open_supernet(checkpoint, "cpu", ao.threads);
+      t.calibration_images = supernet::calibration_images(opened.train, winner.resolution, 64, derive_seed(o->seed, 7));
+      t.class_names = opened.class_names;
+      t.description = "the searched subnet, fine-tuned " + std::to_string(o->finetune_epochs) + " epoch(s) from " +
+                      checkpoint;
+      deploy::DeployOptions d;
+      d.arch_path = "best.json";
+      d.arch = winner;
+      d.mcu = o->mcu;
+      d.out_dir = ddir.string();
+      d.checkpoint = checkpoint;
+      d.trained = std::move(t);
+      d.eval_dataset = test_dataset;
+      d.eval_count = test_dataset.empty() ? 4 : o->eval_count;
+      d.seed = o->seed;
+      d.run = o->hil;
+      d.timeout_s = o->timeout_s;
+      d.flash_budget = budget.flash_bytes;
+      d.sram_budget = budget.sram_bytes;
+      const json report = deploy::deploy_model(d);
+      if (report.contains("bit_exact") && !report["bit_exact"].get<bool>())
+        throw Error("the board's outputs differ from the host reference (" + ddir.string() + "/report.json)");
+      pipe.finish("deploy", deploy_inputs);
+    }
+    const json report = json::parse(read_file((ddir / "report.json").string()));
+
+    // ---- results at the top of the run folder --------------------------------------
+    json out_best = best;
+    out_best["finetune"] = ft;
+    out_best["deploy"] = report;
+    const CostReport predicted = estimate_cost(winner, mcu, budget);
+    json summary = {{"mcu", mcu.name},
+                    {"budget", {{"flash_bytes", budget.flash_bytes}, {"sram_bytes", budget.sram_bytes},
+                                {"latency_ms", budget.latency_ms}}},
+                    {"width", width},
+                    {"resolution", winner.resolution},
+                    {"arch", winner_json.at("arch")},
+                    {"predicted", cost_to_json(predicted)},
+                    {"measured", {{"flash_bytes", report.value("flash_bytes", json())},
+                                  {"sram_bytes", report.value("sram_bytes", json())},
+                                  {"arena_bytes", report.value("elf_arena_bytes", json())},
+                                  {"latency_ms", report.contains("instructions")
+                                                     ? json(report["instructions"].get<double>() /
+                                                            static_cast<double>(mcu.clock_hz) * 1e3)
+                                                     : report.value("latency_ms", json())},
+                                  {"bit_exact", report.value("bit_exact", json())}}},
+                    {"val_top1_search", winner_json.at("accuracy")},
+                    {"val_top1_finetuned", ft.value("val_top1", json())},
+                    {"test_top1_float", report.value("float_top1", json())},
+                    {"test_top1_int8_board", report.value("int8_top1", json())},
+                    {"test_dataset", test_dataset},
+                    {"evaluations", best.value("evaluations", json())},
+                    {"files", {{"best", "best.json"}, {"history", "history.jsonl"}, {"pareto", "pareto.json"},
+                               {"plot", "pareto.svg"}, {"firmware", "deploy/firmware.elf"}}}};
+    write_file_atomic((dir / "best.json").string(), out_best.dump(2) + "\n");
+    fs::copy_file(sdir / "history.jsonl", dir / "history.jsonl", fs::copy_options::overwrite_existing);
+    fs::copy_file(sdir / "pareto.json", dir / "pareto.json", fs::copy_options::overwrite_existing);
+    fs::copy_file(sdir / "pareto.svg", dir / "pareto.svg", fs::copy_options::overwrite_existing);
+    fs::copy_file(sdir / "pareto_sram.svg", dir / "pareto_sram.svg", fs::copy_options::overwrite_existing);
+    write_file_atomic((dir / "summary.json").string(), summary.dump(2) + "\n");
+
+    const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+    auto num = [](const json& j, double scale, const char* f) {
+      if (!j.is_number()) return std::string("-");
+      char b[48];
+      std::snprintf(b, sizeof b, f, j.get<double>() * scale);
+      return std::string(b);
+    };
+    const json& m = summary["measured"];
+    std::printf("tinynas search: %s, budget %s flash / %s SRAM%s (%.1f min)\n", mcu.name.c_str(),
+                format_size(budget.flash_bytes).c_str(), format_size(budget.sram_bytes).c_str(),
+                budget.latency_ms > 0 ? (", " + num(json(budget.latency_ms), 1, "%.0f ms")).c_str() : "", minutes);
+    std::printf("  network    width %g, resolution %d, %.2fM MACs, %d blocks\n", width, winner.resolution,
+                static_cast<double>(predicted.macs) / 1e6, winner.num_blocks());
+    std::printf("  %-10s %12s %12s\n", "", "predicted", "measured");
+    std::printf("  %-10s %12s %12s\n", "flash", format_size(predicted.flash_bytes).c_str(),
+                m["flash_bytes"].is_number() ? format_size(m["flash_bytes"].get<int64_t>()).c_str() : "-");
+    std::printf("  %-10s %12s %12s\n", "SRAM", format_size(predicted.peak_sram_bytes).c_str(),
+                m["sram_bytes"].is_number() ? format_size(m["sram_bytes"].get<int64_t>()).c_str() : "-");
+    std::printf("  %-10s %12s %12s\n", "latency", num(json(predicted.latency_ms), 1, "%.1f ms").c_str(),
+                num(m["latency_ms"], 1, "%.1f ms").c_str());
+    std::printf("  accuracy   val %s (search) %s (fine-tuned); test float %s, int8 on the board %s%s\n",
+                num(summary["val_top1_search"], 100, "%.2f%%").c_str(),
+                num(summary["val_top1_finetuned"], 100, "%.2f%%").c_str(),
+                num(summary["test_top1_float"], 100, "%.2f%%").c_str(),
+                num(summary["test_top1_int8_board"], 100, "%.2f%%").c_str(),
+                m["bit_exact"] == true ? " (bit-exact)" : "");
+    std::printf("  files      %s/{best.json, summary.json, history.jsonl, pareto.svg}, firmware %s/deploy/\n",
+                dir.string().c_str(), dir.string().c_str());
+    return kExitOk;
+  };
+}
+
+}  // namespace tinynas::cli
