@@ -117,7 +117,7 @@ class Pipeline {
 
 // The run folder must be new, empty, or a search's (it holds pipeline.json).
 void check_run_folder(const fs::path& dir) {
-  check_output_dir(dir.string(), "--out");  // not ".", not a file, not the root
+  check_output_dir(dir.string(), "--out", false);  // not ".", not a file, not the root
   if (!fs::exists(dir) || fs::is_empty(dir) || fs::exists(dir / "pipeline.json")) return;
   throw Error("--out: " + dir.string() + " holds files that are not a tinynas search (no pipeline.json); "
               "choose a new or empty folder");
@@ -286,8 +286,17 @@ Command add_search_command(CLI::App& app) {
     // ---- checks before any long work ----------------------------------------
     if (o->dataset.empty() && o->supernet.empty())
       throw Error("--dataset: give the training data set (KIND:PATH), or --supernet CHECKPOINT");
-    const fs::path dir = check_output_dir(o->out, "--out");
+    const fs::path dir = check_output_dir(o->out, "--out", false);
     check_run_folder(dir);
+    // A run refused before its first stage finished leaves no folder behind.
+    struct RemoveIfUnfinished {
+      fs::path dir;
+      bool existed;
+      ~RemoveIfUnfinished() {
+        std::error_code ec;
+        if (!existed && !fs::exists(dir / "pipeline.json", ec)) fs::remove_all(dir, ec);
+      }
+    } unfinished{dir, fs::exists(dir)};
     const McuTarget mcu = load_mcu(o->mcu);
     const Budget budget = resolve_budget(mcu, o->budget);
     SearchSpace space = load_search_space(o->space);
@@ -311,12 +320,19 @@ Command add_search_command(CLI::App& app) {
       throw Error("--supernet: " + o->supernet + ": no such checkpoint");
     // The classifier's size is part of the cost: take the data set's classes.
     if (!o->supernet.empty()) {
-      space.num_classes = supernet::checkpoint_space(o->supernet).num_classes;
+      const SearchSpace ck = supernet::checkpoint_space(o->supernet);
+      space.num_classes = ck.num_classes;
+      if (!o->dataset.empty()) {
+        const int32_t classes = datasets::open_dataset(o->dataset)->num_classes();
+        if (classes != ck.num_classes)
+          throw Error("--dataset " + o->dataset + " has " + std::to_string(classes) + " classes, but --supernet " +
+                      o->supernet + " was trained on " + std::to_string(ck.num_classes));
+      }
     } else {
       space.num_classes = datasets::open_dataset(train.dataset)->num_classes();
     }
     const std::string test_dataset =
-        !o->test_dataset.empty() ? o->test_dataset : default_test_dataset(train.dataset.empty() ? "x:" : train.dataset);
+        !o->test_dataset.empty() ? o->test_dataset : train.dataset.empty() ? "" : default_test_dataset(train.dataset);
     if (!test_dataset.empty()) datasets::parse_dataset_spec(test_dataset);  // a syntax error is named now
     fs::create_directories(dir);
     Pipeline pipe(dir);
@@ -351,6 +367,16 @@ Command add_search_command(CLI::App& app) {
     const int32_t resolution = space_json.at("chosen").at("resolution").get<int32_t>();
     spdlog::info("space: width {} and resolution {} for {} ({} flash, {} SRAM)", width, resolution, mcu.name,
                  format_size(budget.flash_bytes), format_size(budget.sram_bytes));
+
+    if (!o->supernet.empty()) {
+      const SearchSpace ck = supernet::checkpoint_space(o->supernet);
+      if (std::abs(ck.widths.front() - width) > 1e-9)
+        throw Error("--supernet " + o->supernet + " was trained at width " + shorten(json(ck.widths.front()).dump()) +
+                    ", but the space stage chose width " + shorten(json(width).dump()) + " for this budget");
+      if (resolution_index(ck, resolution) < 0)
+        throw Error("--supernet " + o->supernet + " was not trained at resolution " + std::to_string(resolution) +
+                    ", which the space stage chose for this budget");
+    }
 
     // ---- 2. supernet ------------------------------------------------------------
     std::string checkpoint = o->supernet;

@@ -61,7 +61,7 @@ void clean_leftovers(const fs::path& target) {
 
 }  // namespace
 
-fs::path check_output_dir(const std::string& out, const std::string& flag) {
+fs::path check_output_dir(const std::string& out, const std::string& flag, bool require_marker) {
   if (out.empty()) refuse(flag, "empty path; name the output folder");
   std::error_code ec;
   fs::path target = fs::absolute(fs::path(out), ec);
@@ -80,7 +80,7 @@ fs::path check_output_dir(const std::string& out, const std::string& flag) {
   const fs::file_status st = fs::symlink_status(target, ec);
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) refuse(flag, shorten(target.string(), 200) + " exists and is not a folder");
-    if (!fs::exists(target / kOutputMarker, ec)) {
+    if (require_marker && !fs::exists(target / kOutputMarker, ec)) {
       for (const auto& entry : fs::directory_iterator(target, ec)) {
         refuse(flag, shorten(target.string(), 200) + " holds files that tinynas did not write (" +
                          shorten(entry.path().filename().string(), 40) +

@@ -51,7 +51,10 @@ class StagedOutput {
 };
 
 // The checks of the constructor alone (for commands that reject a bad --out
-// before starting slow work elsewhere): the normalised absolute DIR.
-std::filesystem::path check_output_dir(const std::string& out, const std::string& flag);
+// before starting slow work elsewhere): the normalised absolute DIR. Without
+// `require_marker` only the path is checked (not empty, not the current
+// folder or a parent, not a file), for folders that mark themselves
+// otherwise (a search's run folder).
+std::filesystem::path check_output_dir(const std::string& out, const std::string& flag, bool require_marker = true);
 
 }  // namespace tinynas

@@ -51,23 +51,37 @@ std::vector<int32_t> ranking(const SpaceOptimizerResult& r) {
   return idx;
 }
 
+std::string format_ms(double ms) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%.3g ms", ms);
+  return b;
+}
+
 // Says what the cheapest corner of the space needs, so the user knows how far
 // the budget is from anything.
 [[noreturn]] void throw_nothing_fits(const SearchSpace& space, const McuTarget& mcu,
                                      const Budget& budget, const SpaceOptimizerOptions& opt) {
   const ArchSpec smallest = smallest_corner(space);
   const CostReport c = estimate_cost(smallest, mcu, budget);
-  char buf[512];
+  // With a latency bound, the fastest subnet's latency (smallest width and
+  // resolution, minimum everything) says how far away the bound is.
+  std::string latency;
+  if (budget.latency_ms > 0) {
+    char l[96];
+    std::snprintf(l, sizeof l, ", and its latency is %.3g ms (the fastest in the space)", c.latency_ms);
+    latency = l;
+  }
+  char buf[640];
   std::snprintf(buf, sizeof buf,
                 "no subnet of search space '%s' fits the budget on %s (flash %s, SRAM %s%s)%s: "
                 "the smallest network (width %.2g, resolution %d, minimum depth, kernel and "
-                "expand) needs %s of flash and %s of SRAM",
+                "expand) needs %s of flash and %s of SRAM%s",
                 space.name.c_str(), mcu.name.c_str(), format_size(budget.flash_bytes).c_str(),
                 format_size(budget.sram_bytes).c_str(),
-                budget.latency_ms > 0 ? (", latency " + std::to_string(budget.latency_ms) + " ms").c_str() : "",
+                budget.latency_ms > 0 ? (", latency " + format_ms(budget.latency_ms)).c_str() : "",
                 opt.min_fit_fraction > 0 ? " often enough for --min-fit" : "",
                 smallest.width_mult, smallest.resolution, format_size(c.flash_bytes).c_str(),
-                format_size(c.peak_sram_bytes).c_str());
+                format_size(c.peak_sram_bytes).c_str(), latency.c_str());
   throw Error(buf);
 }
 

@@ -1,0 +1,214 @@
+// `tinynas search` end to end on a tiny space and generated images: every
+// stage for real (space optimiser, supernet training, evolution with the
+// emulated board in the loop, fine-tuning, int8 firmware on QEMU), the same
+// best.json for the same seed, a run killed during the search that resumes to
+// the same result, a changed option refused by name, and bad input refused
+// before any long work with nothing left behind.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/cli_process.h"
+#include "tests/tiny_space.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using tinynas::test::contains;
+using tinynas::test::Process;
+using tinynas::test::RunResult;
+using tinynas::test::slurp;
+
+// 4 classes x 30 images at 32x32; the supernet trains 1 + 1 epochs.
+constexpr const char* kTrain = R"(val_fraction: 0.25
+batch_size: 8
+workers: 1
+lr: 0.05
+warmup_epochs: 0.5
+largest_epochs: 1
+elastic_epochs: 1
+subnets_per_step: 1
+distill: true
+seed: 3
+eval_random: 0
+bn_batches: 2
+threads: 1
+)";
+
+constexpr const char* kSearch = R"(mcu: f412
+flash: 1M
+sram: 256K
+space: tiny.yaml
+dataset: generated:4x30,res=32
+train_config: train.yaml
+space_samples: 200
+population: 6
+parents: 2
+mutation_count: 3
+crossover_count: 3
+generations: 2
+bn_batches: 2
+bn_batch_size: 8
+val_images: 0
+hil: qemu
+hil_top: 2
+finetune_epochs: 1
+eval_count: 8
+threads: 1
+)";
+
+class SearchCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(tinynas::test::kTinynasBinary));
+    std::string tmpl = (fs::temp_directory_path() / "tinynas_search_cli_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
+    dir_ = tmpl;
+    std::ofstream(dir_ / "tiny.yaml") << tinynas::test::kTinySpace;
+    std::ofstream(dir_ / "train.yaml") << kTrain;
+    std::ofstream(dir_ / "search.yaml") << kSearch;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::vector<std::string> args(const std::string& out, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> a = {"search", "--config", "search.yaml", "--out", out};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  RunResult run(const std::vector<std::string>& a) { return Process(a, dir_).wait(); }
+  json read(const std::string& path) { return json::parse(slurp(dir_ / path)); }
+
+  fs::path dir_;
+};
+
+TEST_F(SearchCliTest, WholePipelineReproducibleAndResumable) {
+  const RunResult a = run(args("a"));
+  ASSERT_EQ(a.status, 0) << a;
+  for (const char* f : {"best.json", "summary.json", "history.jsonl", "pareto.json", "pareto.svg", "pareto_sram.svg",
+                        "pipeline.json", "space/space.json", "supernet/checkpoint.pt", "search/generations.json",
+                        "finetune/weights.bin", "deploy/firmware.elf", "deploy/report.json"})
+    EXPECT_TRUE(fs::exists(dir_ / "a" / f)) << f;
+  EXPECT_TRUE(contains(a.out, "int8 on the board")) << a;
+
+  // Every candidate fits the budget; the history has the initial population
+  // and two generations' new children.
+  const json best = read("a/search/best.json");
+  std::ifstream hist(dir_ / "a" / "history.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(hist, line); ++lines) {
+    const json c = json::parse(line);
+    EXPECT_TRUE(c["cost"]["fits"].get<bool>()) << line;
+    EXPECT_GE(c["accuracy"].get<double>(), 0.0);
+    EXPECT_LE(c["accuracy"].get<double>(), 1.0);
+  }
+  EXPECT_GE(lines, 6);
+  EXPECT_LE(lines, 6 + 2 * 6);
+  // The board in the loop measured the top 2; the winner passed it.
+  ASSERT_EQ(best["topk"].size(), 2u) << best.dump(1);
+  for (const json& row : best["topk"]) {
+    ASSERT_TRUE(row["measured"].contains("flash_bytes")) << row.dump();
+    EXPECT_TRUE(row["measured"]["bit_exact"].get<bool>()) << row.dump();
+    EXPECT_GT(row["measured"]["latency_ms"].get<double>(), 0.0);
+    // The ELF's arena is the one the cost model predicted.
+    EXPECT_EQ(row["measured"]["arena_bytes"], row["predicted"]["arena_bytes"]) << row.dump();
+  }
+  // The firmware: bit-exact, its flash and SRAM those the summary reports.
+  const json report = read("a/deploy/report.json");
+  const json summary = read("a/summary.json");
+  EXPECT_TRUE(report["bit_exact"].get<bool>());
+  EXPECT_EQ(report["inputs"], 8);
+  EXPECT_EQ(summary["measured"]["flash_bytes"], report["flash_bytes"]);
+  EXPECT_EQ(summary["test_top1_int8_board"], report["int8_top1"]);
+  EXPECT_EQ(summary["arch"], best["winner"]["arch"]);
+  EXPECT_LE(summary["measured"]["flash_bytes"].get<int64_t>(), 1 << 20);
+
+  // Same seed, another folder: the same search, the same winner, the same
+  // firmware accuracy.
+  const RunResult b = run(args("b"));
+  ASSERT_EQ(b.status, 0) << b;
+  EXPECT_EQ(slurp(dir_ / "b" / "history.jsonl"), slurp(dir_ / "a" / "history.jsonl"));
+  EXPECT_EQ(read("b/search/best.json")["winner"], best["winner"]);
+  EXPECT_EQ(read("b/summary.json")["test_top1_int8_board"], summary["test_top1_int8_board"]);
+
+  // Killed during the search (SIGKILL once its first generation is saved),
+  // then the same command again: the same result.
+  Process p(args("c"), dir_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir_ / "c" / "search" / "checkpoint.json") && p.running() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(p.pid(), SIGKILL);
+  const RunResult killed = p.wait();
+  if (killed.status != 128 + SIGKILL) GTEST_SKIP() << "the run finished before it was killed";
+  EXPECT_FALSE(fs::exists(dir_ / "c" / "summary.json"));
+  const RunResult c = run(args("c"));
+  ASSERT_EQ(c.status, 0) << c;
+  EXPECT_EQ(slurp(dir_ / "c" / "history.jsonl"), slurp(dir_ / "a" / "history.jsonl"));
+  EXPECT_EQ(read("c/search/best.json")["winner"], best["winner"]);
+
+  // A finished run is not redone; a changed option is named, not mixed in.
+  const RunResult again = run(args("a"));
+  ASSERT_EQ(again.status, 0) << again;
+  EXPECT_FALSE(contains(again.err, "training")) << again;
+  const RunResult changed = run(args("a", {"--generations", "3"}));
+  EXPECT_EQ(changed.status, 1) << changed;
+  EXPECT_TRUE(contains(changed.err, "search stage ran with generations 2, not 3")) << changed;
+
+  // Bad input that needs a checkpoint: another space, another class count.
+  RunResult r = run({"search", "--mcu", "f412", "--supernet", "a/supernet/checkpoint.pt", "--space", "mcunet-quick",
+                     "--out", "x"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "was trained on search space 'tiny', not 'mcunet-quick'")) << r;
+  r = run({"search", "--mcu", "f412", "--supernet", "a/supernet/checkpoint.pt", "--space", "tiny.yaml", "--dataset",
+           "generated:3x10,res=32", "--out", "x"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "has 3 classes, but --supernet a/supernet/checkpoint.pt was trained on 4")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "x"));
+}
+
+TEST_F(SearchCliTest, BadInputIsRefusedBeforeAnyWork) {
+  // A budget nothing fits: what the smallest subnet needs.
+  RunResult r = run(args("o", {"--sram", "4K"}));
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "no subnet of search space 'tiny' fits the budget")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+  // A latency bound nothing meets: what the fastest subnet needs.
+  r = run(args("o", {"--latency-ms", "0.001"}));
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "(the fastest in the space)")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+  // An option that does not exist, in the config file.
+  std::ofstream(dir_ / "bad.yaml") << kSearch << "populaton: 10\n";
+  r = run({"search", "--config", "bad.yaml", "--out", "o"});
+  EXPECT_NE(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.err, "populaton")) << r;
+  // A folder of the user's.
+  fs::create_directories(dir_ / "mine");
+  std::ofstream(dir_ / "mine" / "notes.txt") << "keep";
+  r = run(args("mine"));
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "not a tinynas search")) << r;
+  EXPECT_TRUE(fs::exists(dir_ / "mine" / "notes.txt"));
+  // No data set at all; a missing checkpoint.
+  r = run({"search", "--mcu", "f412", "--out", "o"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "--dataset")) << r;
+  r = run({"search", "--mcu", "f412", "--supernet", "nowhere.pt", "--out", "o"});
+  EXPECT_EQ(r.status, 1) << r;
+  EXPECT_TRUE(contains(r.err, "nowhere.pt")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+}
+
+}  // namespace
