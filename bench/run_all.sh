@@ -14,7 +14,7 @@ fi
 # $TINYNAS_DATA_DIR/cifar10/train.tar) and skip what needs it when it is
 # missing; bench_train's peer needs /usr/bin/python3 with torch (without it,
 # bench_train prints its own figures and checks nothing).
-benches=(bench_cost_model bench_space bench_zoo bench_kernels bench_deploy bench_dataloader bench_train)
+benches=(bench_cost_model bench_space bench_zoo bench_search bench_kernels bench_deploy bench_dataloader bench_train)
 ninja -C "$build" "${benches[@]}" || exit 1
 
 status=0
