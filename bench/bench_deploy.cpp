@@ -85,7 +85,7 @@ int run(int argc, char** argv) {
     o.random_weights = true;
     o.seed = seed;
     o.eval_count = eval_count;
-    nlohmann::json r;
+    deploy::DeployReport r;
     try {
       r = deploy::deploy_model(o);
     } catch (const std::exception& e) {
@@ -94,37 +94,34 @@ int run(int argc, char** argv) {
       t.add_row({c.name, "", "", "", "", "", "", "", "", "", "", "", "", "FAILED"});
       continue;
     }
-    const bool be = r.value("bit_exact", false);
-    const bool ae = r.value("arena_matches_prediction", false);
-    const double ratio = r["flash_vs_predicted"].get<double>();
+    const bool be = r.board && r.board->bit_exact;
+    const bool ae = r.arena_matches_prediction;
+    const double ratio = r.flash_vs_predicted;
     exact += be;
     arena_equal += ae;
     flash_ok += ratio <= 1.05 && ratio >= 0.95;
-    const double instr = r.value("instructions", 0.0);
+    const double instr = r.board && r.board->unit == "instructions" ? r.board->per_inference : 0.0;
     // The cost model's latency in the same unit: its cycles are fitted to
     // QEMU's instruction counts (configs/mcus/*.yaml, latency block).
-    const double model = r["predicted"]["latency_ms"].get<double>() * static_cast<double>(mcu.clock_hz) / 1e3;
+    const double model = r.predicted.latency_ms * static_cast<double>(mcu.clock_hz) / 1e3;
     const double model_err = instr > 0 ? (model - instr) / instr * 100 : 0;
     worst_model_err = std::max(worst_model_err, std::fabs(model_err));
     sum_model_err += std::fabs(model_err);
     if (c.name == "mcunet-vww1") {
       vww1_instructions = instr;
-      vww1_flash = r["flash_bytes"];
-      vww1_sram = r["sram_bytes"];
+      vww1_flash = r.flash_bytes;
+      vww1_sram = r.sram_bytes;
     }
     if (c.name == "mcunet-in2") {
-      in2_flash = r["flash_bytes"];
-      in2_sram = r["sram_bytes"];
+      in2_flash = r.flash_bytes;
+      in2_sram = r.sram_bytes;
     }
-    t.add_row({c.name, strf("%.2f", r["macs"].get<double>() / 1e6),
-               std::to_string(r["predicted"]["arena_bytes"].get<int64_t>()),
-               std::to_string(r["elf_arena_bytes"].get<int64_t>()),
-               std::to_string(r["predicted"]["flash_bytes"].get<int64_t>()),
-               std::to_string(r["flash_bytes"].get<int64_t>()),
-               std::to_string(r["flash_bytes"].get<int64_t>() - r["predicted"]["flash_bytes"].get<int64_t>()),
-               strf("%.4f", ratio), std::to_string(r["sram_bytes"].get<int64_t>()), strf("%.2f", instr / 1e6),
+    t.add_row({c.name, strf("%.2f", static_cast<double>(r.macs) / 1e6), std::to_string(r.predicted.arena_bytes),
+               std::to_string(r.elf_arena_bytes.value_or(-1)), std::to_string(r.predicted.flash_bytes),
+               std::to_string(r.flash_bytes), std::to_string(r.flash_bytes - r.predicted.flash_bytes),
+               strf("%.4f", ratio), std::to_string(r.sram_bytes), strf("%.2f", instr / 1e6),
                strf("%.2f", model / 1e6), strf("%+.1f%%", model_err),
-               strf("%.3f", r.value("macs_per_instruction", 0.0)), be ? "yes" : "NO"});
+               strf("%.3f", instr > 0 ? r.board->macs_per_count : 0.0), be ? "yes" : "NO"});
     std::fflush(stdout);
   }
   if (failed == 0) fs::remove_all(work);

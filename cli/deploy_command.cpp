@@ -118,17 +118,17 @@ Command add_deploy_command(CLI::App& app) {
       load_trained(o->d, o->resolution, eo);
     }
 #endif
-    const auto report = deploy::deploy_model(o->d);
-    std::cout << report.dump(2) << "\n";
-    if (report.contains("bit_exact") && !report["bit_exact"].get<bool>()) {
+    const deploy::DeployReport report = deploy::deploy_model(o->d);
+    std::cout << deploy::deploy_report_to_json(report).dump(2) << "\n";
+    if (report.board && !report.board->bit_exact) {
       spdlog::error("the board's outputs differ from the host reference on {} of {} inputs",
-                    report["mismatches"].get<int>(), report["inputs"].get<int>());
+                    report.board->mismatches, report.inputs);
       return kExitError;
     }
-    if (!report["int8_top1"].is_null())
+    if (report.int8_top1)
       spdlog::info("top-1 on {} images of {}: float {:.2f}%, int8 on the host {:.2f}%, int8 on the board {:.2f}%",
-                   report["inputs"].get<int>(), o->d.eval_dataset, 100 * report["float_top1"].get<double>(),
-                   100 * report["int8_top1_host"].get<double>(), 100 * report["int8_top1"].get<double>());
+                   report.inputs, o->d.eval_dataset, 100 * report.float_top1.value_or(0),
+                   100 * report.int8_top1_host.value_or(0), 100 * *report.int8_top1);
     spdlog::info("wrote {}/report.json", o->d.out_dir);
     return kExitOk;
   };

@@ -14,7 +14,6 @@
 
 #include "core/arch_io.h"
 #include "core/error.h"
-#include "core/io.h"
 #include "core/rng.h"
 #include "deploy/board/board_runner.h"
 #include "deploy/deploy.h"
@@ -45,12 +44,6 @@ std::vector<int32_t> ascending(const std::vector<T>& values) {
   std::stable_sort(idx.begin(), idx.end(),
                    [&](int32_t a, int32_t b) { return values[a] < values[b]; });
   return idx;
-}
-
-OpKind parse_kind(const std::string& name) {
-  for (int k = 0; k < kNumOpKinds; ++k)
-    if (name == op_kind_name(static_cast<OpKind>(k))) return static_cast<OpKind>(k);
-  throw Error("the profile names an unknown op kind '" + name + "'");
 }
 
 // Deploy's own progress lines (quantising, building, running) would triple
@@ -261,13 +254,12 @@ LatencyMeasurements measure_latency(const CalibrateOptions& o) {
     n.macs = before.macs;
     n.predicted_before = before.cycles;
     const std::string name = "net" + std::to_string(i);
-    const fs::path arch_path = work / (name + ".json");
-    write_file_atomic(arch_path.string(), arch_to_json(arch).dump(2) + "\n");
     spdlog::info("network {}/{}: width {:g}, resolution {}, {:.2f}M MACs", i + 1, archs.size(),
                  arch.width_mult, arch.resolution, static_cast<double>(n.macs) / 1e6);
 
     DeployOptions d;
-    d.arch_path = arch_path.string();
+    d.arch_path = name;
+    d.arch = arch;
     d.mcu = o.mcu;
     d.out_dir = (work / name).string();
     d.random_weights = true;
@@ -277,35 +269,34 @@ LatencyMeasurements measure_latency(const CalibrateOptions& o) {
     d.profile = true;
     d.timeout_s = o.timeout_s;
     const auto t1 = std::chrono::steady_clock::now();
-    json report;
-    {
+    const DeployReport report = [&] {
       QuietInfo quiet;
-      report = deploy_model(d);
-    }
+      return deploy_model(d);
+    }();
     n.seconds = seconds_since(t1);
-    if (!report.value("bit_exact", false))
+    if (!report.board || !report.board->bit_exact)
       throw Error(
-          "network " + std::to_string(i + 1) + "/" + std::to_string(archs.size()) + " (" +
-          arch_path.string() + "): the board's outputs " +
+          "network " + std::to_string(i + 1) + "/" + std::to_string(archs.size()) + " (" + name +
+          "): the board's outputs " +
           "differ from the host reference interpreter, so its kernels are broken; fix them " +
           "before calibrating (tinynas deploy --arch ... shows the details)");
-    const std::string unit = report.contains("cycles") ? "cycles" : "instructions";
+    const BoardFigures& board = *report.board;
+    const std::string& unit = board.unit;
     if (!c.unit.empty() && c.unit != unit)
       throw Error("the board reported " + unit + " after " + c.unit + " for earlier networks");
     c.unit = unit;
-    c.counter_source = report.value("counter_source", "");
-    n.measured = report.at(unit).get<double>();
-    for (const json& op : report.at("ops")) {
+    c.counter_source = board.counter_source;
+    n.measured = board.per_inference;
+    for (const OpProfile& op : board.ops) {
       OpSample s;
-      s.kind = parse_kind(op.at("kind").get<std::string>());
-      s.macs = op.contains("latency_macs") ? op.at("latency_macs").get<int64_t>()
-                                            : op.at("macs").get<int64_t>();
-      s.inputs = op.at("inputs").get<int64_t>();
-      s.outputs = op.at("outputs").get<int64_t>();
-      s.channels = op.value("channels", int64_t{0});
-      s.measured = op.at(unit).get<double>();
+      s.kind = op.kind;
+      s.macs = op.features.macs;
+      s.inputs = op.features.inputs;
+      s.outputs = op.features.outputs;
+      s.channels = op.features.channels;
+      s.measured = op.measured;
       s.network = n.index;
-      s.index = op.at("index").get<int32_t>();
+      s.index = op.index;
       n.measured_ops += s.measured;
       ++n.ops;
       c.rows.push_back(s);

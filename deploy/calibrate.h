@@ -47,7 +47,7 @@ struct CalibrationNetwork {
   ArchSpec arch;
   int64_t macs = 0;
   int32_t ops = 0;
-  double measured = 0;          // whole inference (report.json's count), in the unit
+  double measured = 0;          // whole inference (BoardFigures::per_inference), in the unit
   double measured_ops = 0;      // sum of the per-op counts
   double predicted_before = 0;  // the cost model with the MCU's coefficients before the fit
   double seconds = 0;           // wall time of its deploy (quantise, build, run)

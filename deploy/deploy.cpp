@@ -113,7 +113,7 @@ double share(int64_t part, size_t whole) {
 
 }  // namespace
 
-json deploy_model(const DeployOptions& o) {
+void check_deploy_options(const DeployOptions& o) {
   if (o.run != "qemu" && o.run != "pyocd" && o.run != "none")
     throw Error("--run: '" + o.run + "' is not a board back end (qemu, pyocd or none)");
   // Synthetic inputs live in flash; labelled ones stream in by semihosting.
@@ -129,15 +129,19 @@ json deploy_model(const DeployOptions& o) {
                   "through the tinynas command)");
     throw Error("give --checkpoint FILE (trained weights) or --random-weights");
   }
-  // The output folder is checked before any work and published whole at the
-  // end (core/output_dir.h): new, empty, or an earlier tinynas output, never a
-  // folder with someone's files in it; a failure leaves the old one in place.
-  StagedOutput output(o.out_dir, "--out", "deploy");
+}
 
-  const McuTarget mcu = load_mcu(o.mcu);
-  const ArchSpec arch = o.arch ? *o.arch : load_arch(o.arch_path);
+PreparedModel prepare_deploy(const DeployOptions& o) {
+  check_deploy_options(o);
+  PreparedModel p;
+  p.arch_name = o.arch_path;
+  p.mcu = load_mcu(o.mcu);
+  p.arch = o.arch ? *o.arch : load_arch(o.arch_path);
+  const McuTarget& mcu = p.mcu;
+  const ArchSpec& arch = p.arch;
   const Budget budget = budget_for(mcu, o.flash_budget, o.sram_budget);
-  const CostReport predicted = estimate_cost(arch, mcu, budget);
+  p.predicted = estimate_cost(arch, mcu, budget);
+  const CostReport& predicted = p.predicted;
   if (!predicted.fits_flash || !predicted.fits_sram) {
     std::string why;
     if (!predicted.fits_flash)
@@ -152,11 +156,11 @@ json deploy_model(const DeployOptions& o) {
   }
 
   // Weights, int8 model, plan, code.
-  const std::string weights_text =
-      o.trained ? o.trained->description : "random weights (seed " + std::to_string(o.seed) + ")";
-  FloatModel fm;
+  p.weights = o.trained ? o.trained->description : "random weights (seed " + std::to_string(o.seed) + ")";
+  FloatModel& fm = p.float_model;
   std::vector<std::vector<float>> calibration_images;
   if (o.trained) {
+    p.checkpoint = o.checkpoint;
     fm.arch = arch;
     fm.graph = lower(arch);
     if (o.trained->ops.size() != fm.graph.ops.size())
@@ -169,188 +173,255 @@ json deploy_model(const DeployOptions& o) {
     calibration_images = synthetic_images(arch, o.calibration_count > 0 ? o.calibration_count : 8, o.seed ^ 0xCA11u);
   }
   spdlog::info("quantising {} ({:.2f}M MACs), {}, calibrated on {} images", o.arch_path,
-               static_cast<double>(predicted.macs) / 1e6, weights_text, calibration_images.size());
+               static_cast<double>(predicted.macs) / 1e6, p.weights, calibration_images.size());
   QuantizeOptions qo;
   qo.calibration = o.calibration;
   // Images from a data set arrive in the loaders' pixel convention; keep it
   // exact (q = pixel - 128) rather than calibrating the input range.
   if (o.trained || !o.eval_dataset.empty()) qo.input = kPixelInputQuant;
-  const QuantizedModel q = quantize(fm, calibration_images, qo);
-  const MemoryPlan plan = plan_memory(q.graph);
-  const GeneratedModel gen = generate_c(
-      q, plan, {"Architecture " + fs::path(o.arch_path).filename().string() + " for " + mcu.name + "; " +
-                weights_text + "."});
+  p.model = quantize(fm, calibration_images, qo);
+  const QuantizedModel& q = p.model;
+  p.plan = plan_memory(q.graph);
+  p.code = generate_c(q, p.plan,
+                      {"Architecture " + fs::path(o.arch_path).filename().string() + " for " + mcu.name + "; " +
+                       p.weights + "."});
 
-  EvalSet eval;
   if (!o.eval_dataset.empty()) {
-    eval = load_eval_set(o.eval_dataset, q.graph, arch.resolution, o.eval_count, o.seed);
+    EvalSet eval = load_eval_set(o.eval_dataset, q.graph, arch.resolution, o.eval_count, o.seed);
     if (o.trained && !o.trained->class_names.empty() && eval.class_names != o.trained->class_names)
       spdlog::warn("--eval-dataset {} names its classes differently from the training set; labels are compared "
                    "by index", o.eval_dataset);
+    p.images = std::move(eval.images);
+    p.labels = std::move(eval.labels);
   } else {
-    eval.images = synthetic_images(arch, o.eval_count, o.seed ^ 0xE7A1u);
+    p.images = synthetic_images(arch, o.eval_count, o.seed ^ 0xE7A1u);
   }
-  const bool labelled = !eval.labels.empty();
-  const size_t n = eval.images.size();
-  std::vector<std::vector<int8_t>> inputs(n);
-  for (size_t i = 0; i < n; ++i) inputs[i] = quantize_input(q, eval.images[i]);
+  if (!p.labels.empty()) p.eval_dataset = o.eval_dataset;
+  p.inputs.resize(p.images.size());
+  for (size_t i = 0; i < p.images.size(); ++i) p.inputs[i] = quantize_input(q, p.images[i]);
+  p.inputs_from_host = !p.labels.empty();
+  p.test_inputs_flash_bytes =
+      p.inputs_from_host ? 0 : static_cast<int64_t>(p.inputs.size()) * q.graph.tensors[q.graph.input].bytes;
+  return p;
+}
 
-  const fs::path staging = output.dir();
-  const fs::path src = staging / "src";
-  write_generated(gen, src.string());
-  // Many labelled images go to the board by semihosting (tn_inputs.bin in
-  // its working directory); a few synthetic ones live in flash (inputs.c),
-  // which needs no host file access on a probe.
-  const bool inputs_from_host = labelled;
-  if (inputs_from_host) {
+FirmwareResult build_deploy(const PreparedModel& p, const std::string& dir, const BoardOptions& board) {
+  const fs::path src = fs::path(dir) / "src";
+  write_generated(p.code, src.string());
+  if (p.inputs_from_host) {
     std::string bytes;
-    for (const auto& in : inputs) bytes.append(reinterpret_cast<const char*>(in.data()), in.size());
-    write_file_atomic((staging / "tn_inputs.bin").string(), bytes);
+    for (const auto& in : p.inputs) bytes.append(reinterpret_cast<const char*>(in.data()), in.size());
+    write_file_atomic((fs::path(dir) / "tn_inputs.bin").string(), bytes);
   } else {
-    write_file_atomic((src / "inputs.c").string(), inputs_c(inputs));
+    write_file_atomic((src / "inputs.c").string(), inputs_c(p.inputs));
   }
 
   FirmwareBuild fb;
-  fb.dir = staging.string();
-  fb.mcu = mcu;
-  fb.for_qemu = o.run == "qemu";
+  fb.dir = dir;
+  fb.mcu = p.mcu;
+  fb.for_qemu = board.backend == "qemu";
   fb.sources = {(src / "model.c").string(), (src / "weights.c").string()};
-  if (inputs_from_host)
+  if (p.inputs_from_host)
     fb.defines.push_back("TN_INPUTS_FROM_HOST");
   else
     fb.sources.push_back((src / "inputs.c").string());
-  for (const auto& f : runtime_sources_for(gen.kernels_used))
+  for (const auto& f : runtime_sources_for(p.code.kernels_used))
     fb.sources.push_back((fs::path(runtime_dir()) / "src" / f).string());
   fb.include_dirs = {src.string()};
-  fb.stack_bytes = mcu.stack_bytes;
-  const int64_t inputs_bytes =
-      inputs_from_host ? 0 : static_cast<int64_t>(inputs.size()) * q.graph.tensors[q.graph.input].bytes;
-  fb.test_flash_bytes = inputs_bytes;
-  if (o.profile) fb.defines.push_back("TN_PROFILE");
-  spdlog::info("building firmware for {} ({})", mcu.name, mcu.core);
-  const FirmwareResult fw = build_firmware(fb);
+  fb.stack_bytes = p.mcu.stack_bytes;
+  fb.test_flash_bytes = p.test_inputs_flash_bytes;
+  if (board.profile) fb.defines.push_back("TN_PROFILE");
+  spdlog::info("building firmware for {} ({})", p.mcu.name, p.mcu.core);
+  return build_firmware(fb);
+}
 
+DeployRun run_deploy(const PreparedModel& p, const FirmwareResult& fw, const std::string& dir,
+                     const BoardOptions& board) {
+  const McuTarget& mcu = p.mcu;
+  const size_t n = p.inputs.size();
+  DeployRun r;
+  r.backend = board.backend;
   // The board runs while the host computes what it must answer.
-  std::future<BoardResult> board;
-  if (o.run != "none") {
-    spdlog::info("running {} input(s) on {} ({})", inputs.size(), o.run == "qemu" ? mcu.qemu_machine : "a board",
-                 o.run);
-    board = std::async(std::launch::async, [&o, &mcu, &fw, &staging] {
+  std::future<BoardResult> on_board;
+  if (board.backend != "none") {
+    spdlog::info("running {} input(s) on {} ({})", n, board.backend == "qemu" ? mcu.qemu_machine : "a board",
+                 board.backend);
+    on_board = std::async(std::launch::async, [&board, &mcu, &fw, &dir] {
       PyocdOptions po;
-      po.work_dir = staging.string();
-      return o.run == "qemu" ? run_qemu(mcu, fw.elf, o.timeout_s, staging.string())
-                             : run_pyocd(mcu, fw.elf, o.timeout_s, po);
+      po.work_dir = dir;
+      return board.backend == "qemu" ? run_qemu(mcu, fw.elf, board.timeout_s, dir)
+                                     : run_pyocd(mcu, fw.elf, board.timeout_s, po);
     });
   }
   // Host side: the float network and the int8 reference on every image,
   // images in parallel (each pass is a pure function of its image).
-  std::vector<std::vector<int8_t>> expected(n);
-  std::vector<int> float_class(n);
+  r.host_outputs.resize(n);
+  r.float_classes.resize(n);
   {
     ProgressBar bar("host float + int8 reference", static_cast<int64_t>(n), n >= 64);
     tbb::parallel_for(size_t{0}, n, [&](size_t i) {
-      expected[i] = run_reference(q, inputs[i]);
-      float_class[i] = argmax(float_forward(fm, eval.images[i]));
+      r.host_outputs[i] = run_reference(p.model, p.inputs[i]);
+      r.float_classes[i] = argmax(float_forward(p.float_model, p.images[i]));
       bar.tick();
     });
   }
-  int64_t agree_float = 0, float_correct = 0, int8_host_correct = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const int int8_class = argmax(expected[i]);
-    agree_float += int8_class == float_class[i];
-    if (labelled) {
-      float_correct += float_class[i] == eval.labels[i];
-      int8_host_correct += int8_class == eval.labels[i];
-    }
-  }
-
-  json report;
-  report["arch"] = o.arch_path;
-  report["arch_spec"] = arch_to_json(arch);
-  report["mcu"] = mcu.name;
-  report["core"] = mcu.core;
-  report["weights"] = weights_text;
-  if (o.trained) report["checkpoint"] = o.checkpoint;
-  report["generator_version"] = kGeneratorVersion;
-  report["macs"] = predicted.macs;
-  report["params"] = predicted.params;
-  // The test images the harness carries in flash are not part of a deployed
-  // model: flash_bytes leaves them out (they are reported on their own).
-  report["flash_bytes"] = fw.flash_bytes - inputs_bytes;
-  report["test_inputs_flash_bytes"] = inputs_bytes;
-  report["sram_bytes"] = fw.sram_bytes;
-  report["arena_bytes"] = plan.arena_bytes;
-  report["elf_arena_bytes"] = fw.has_arena ? static_cast<int64_t>(fw.arena_bytes) : -1;
-  report["arena_matches_prediction"] =
-      fw.has_arena && static_cast<int64_t>(fw.arena_bytes) == predicted.arena_bytes;
-  report["predicted"] = {{"arena_bytes", predicted.arena_bytes},
-                         {"flash_bytes", predicted.flash_bytes},
-                         {"peak_sram_bytes", predicted.peak_sram_bytes},
-                         {"latency_ms", predicted.latency_ms}};
-  report["flash_vs_predicted"] = static_cast<double>(fw.flash_bytes - inputs_bytes) /
-                                 static_cast<double>(predicted.flash_bytes);
-  report["run"] = o.run;
-  report["inputs"] = static_cast<int>(inputs.size());
-  report["inputs_source"] = inputs_from_host ? "tn_inputs.bin (semihosting)" : "inputs.c (flash)";
-  report["int8_float_argmax_agreement"] = share(agree_float, inputs.size());
-  report["eval_dataset"] = labelled ? json(o.eval_dataset) : json(nullptr);
-  // Top-1 on the evaluated images: the float network (BN folded, the same
-  // graph), the int8 model on the host (reference interpreter) and on the
-  // board; null without labelled images.
-  report["float_top1"] = labelled ? json(share(float_correct, inputs.size())) : json(nullptr);
-  report["int8_top1_host"] = labelled ? json(share(int8_host_correct, inputs.size())) : json(nullptr);
-  report["int8_top1"] = nullptr;
-
-  if (board.valid()) {
-    const BoardResult br = board.get();
+  if (on_board.valid()) {
+    BoardResult br = on_board.get();
     if (!br.ok()) {
       std::string tail = br.log.size() > 2000 ? br.log.substr(br.log.size() - 2000) : br.log;
-      throw Error("the firmware did not complete on " + o.run + ": " + br.failure() + "\n" + tail);
+      throw Error("the firmware did not complete on " + board.backend + ": " + br.failure() + "\n" + tail);
     }
-    int mismatches = 0;
-    int64_t board_correct = 0;
-    double total = 0;
-    for (const auto& r : br.runs) {
-      if (r.index < 0 || r.index >= static_cast<int>(expected.size()) ||
-          r.output != expected[static_cast<size_t>(r.index)])
-        ++mismatches;
-      if (labelled && r.index >= 0 && r.index < static_cast<int>(eval.labels.size()) && !r.output.empty())
-        board_correct += argmax(r.output) == eval.labels[static_cast<size_t>(r.index)];
-      total += r.measured;
-    }
-    if (labelled) report["int8_top1"] = share(board_correct, inputs.size());
-    const double per_inference = br.runs.empty() ? 0 : total / static_cast<double>(br.runs.size());
-    report[br.unit] = per_inference;
-    report["counter_source"] = br.counter_source;
-    if (br.unit == "cycles") report["latency_ms"] = per_inference / static_cast<double>(mcu.clock_hz) * 1e3;
-    report["macs_per_" + std::string(br.unit == "cycles" ? "cycle" : "instruction")] =
-        per_inference > 0 ? static_cast<double>(predicted.macs) / per_inference : 0;
-    report["bit_exact"] = mismatches == 0 && br.runs.size() == inputs.size();
-    if (o.profile) {
-      if (br.op_measured.size() != q.graph.ops.size())
-        throw Error("the profiled firmware reported " + std::to_string(br.op_measured.size()) +
-                    " ops, the model has " + std::to_string(q.graph.ops.size()));
-      json ops = json::array();
-      for (size_t i = 0; i < q.graph.ops.size(); ++i) {
-        const Op& op = q.graph.ops[i];
-        // The latency model's figures (evaluator/cost_model.h): what calibrate fits on.
-        const OpLatencyFeatures f = latency_features(q.graph, op, mcu);
-        ops.push_back({{"index", i},
-                       {"kind", op_kind_name(op.kind)},
-                       {"macs", op.macs},
-                       {"latency_macs", f.macs},
-                       {"inputs", f.inputs},
-                       {"outputs", f.outputs},
-                       {"channels", f.channels},
-                       {br.unit, br.op_measured[i]},
-                       {"predicted_cycles", op_cycles(q.graph, op, mcu)}});
-      }
-      report["ops"] = std::move(ops);
-    }
-    report["mismatches"] = mismatches;
+    if (board.profile && br.op_measured.size() != p.model.graph.ops.size())
+      throw Error("the profiled firmware reported " + std::to_string(br.op_measured.size()) +
+                  " ops, the model has " + std::to_string(p.model.graph.ops.size()));
+    r.board = std::move(br);
   }
-  write_file_atomic((staging / "report.json").string(), report.dump(2) + "\n");
+  return r;
+}
 
+DeployReport report_deploy(const PreparedModel& p, const FirmwareResult& fw, const DeployRun& run) {
+  const CostReport& predicted = p.predicted;
+  const size_t n = p.inputs.size();
+  const bool labelled = !p.labels.empty();
+  if (run.host_outputs.size() != n || run.float_classes.size() != n)
+    throw Error("report_deploy: the run has " + std::to_string(run.host_outputs.size()) + " host outputs for " +
+                std::to_string(n) + " inputs");
+  DeployReport r;
+  r.arch_name = p.arch_name;
+  r.arch = p.arch;
+  r.mcu = p.mcu.name;
+  r.core = p.mcu.core;
+  r.weights = p.weights;
+  r.checkpoint = p.checkpoint;
+  r.macs = predicted.macs;
+  r.params = predicted.params;
+  r.flash_bytes = fw.flash_bytes - p.test_inputs_flash_bytes;
+  r.test_inputs_flash_bytes = p.test_inputs_flash_bytes;
+  r.sram_bytes = fw.sram_bytes;
+  r.arena_bytes = p.plan.arena_bytes;
+  if (fw.has_arena) r.elf_arena_bytes = static_cast<int64_t>(fw.arena_bytes);
+  r.arena_matches_prediction = fw.has_arena && static_cast<int64_t>(fw.arena_bytes) == predicted.arena_bytes;
+  r.predicted = predicted;
+  r.flash_vs_predicted = static_cast<double>(r.flash_bytes) / static_cast<double>(predicted.flash_bytes);
+  r.run = run.backend;
+  r.inputs = static_cast<int32_t>(n);
+  r.inputs_from_host = p.inputs_from_host;
+  r.eval_dataset = p.eval_dataset;
+
+  int64_t agree_float = 0, float_correct = 0, int8_host_correct = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int int8_class = argmax(run.host_outputs[i]);
+    agree_float += int8_class == run.float_classes[i];
+    if (labelled) {
+      float_correct += run.float_classes[i] == p.labels[i];
+      int8_host_correct += int8_class == p.labels[i];
+    }
+  }
+  r.int8_float_argmax_agreement = share(agree_float, n);
+  if (labelled) {
+    r.float_top1 = share(float_correct, n);
+    r.int8_top1_host = share(int8_host_correct, n);
+  }
+  if (!run.board) return r;
+
+  const BoardResult& br = *run.board;
+  BoardFigures& b = r.board.emplace();
+  int64_t board_correct = 0;
+  double total = 0;
+  for (const auto& out : br.runs) {
+    const bool known = out.index >= 0 && out.index < static_cast<int>(n);
+    if (!known || out.output != run.host_outputs[static_cast<size_t>(out.index)]) ++b.mismatches;
+    if (labelled && known && !out.output.empty())
+      board_correct += argmax(out.output) == p.labels[static_cast<size_t>(out.index)];
+    total += out.measured;
+  }
+  if (labelled) r.int8_top1 = share(board_correct, n);
+  b.unit = br.unit;
+  b.counter_source = br.counter_source;
+  b.per_inference = br.runs.empty() ? 0 : total / static_cast<double>(br.runs.size());
+  if (br.unit == "cycles") b.latency_ms = b.per_inference / static_cast<double>(p.mcu.clock_hz) * 1e3;
+  b.macs_per_count = b.per_inference > 0 ? static_cast<double>(predicted.macs) / b.per_inference : 0;
+  b.bit_exact = b.mismatches == 0 && br.runs.size() == n;
+  const OpGraph& graph = p.model.graph;
+  for (size_t i = 0; i < br.op_measured.size() && i < graph.ops.size(); ++i) {
+    const Op& op = graph.ops[i];
+    // The latency model's figures (evaluator/cost_model.h): what calibrate fits on.
+    b.ops.push_back({static_cast<int32_t>(i), op.kind, op.macs, latency_features(graph, op, p.mcu),
+                     br.op_measured[i], op_cycles(graph, op, p.mcu)});
+  }
+  return r;
+}
+
+json deploy_report_to_json(const DeployReport& r) {
+  json j;
+  j["arch"] = r.arch_name;
+  j["arch_spec"] = arch_to_json(r.arch);
+  j["mcu"] = r.mcu;
+  j["core"] = r.core;
+  j["weights"] = r.weights;
+  if (r.checkpoint) j["checkpoint"] = *r.checkpoint;
+  j["generator_version"] = r.generator_version;
+  j["macs"] = r.macs;
+  j["params"] = r.params;
+  j["flash_bytes"] = r.flash_bytes;
+  j["test_inputs_flash_bytes"] = r.test_inputs_flash_bytes;
+  j["sram_bytes"] = r.sram_bytes;
+  j["arena_bytes"] = r.arena_bytes;
+  j["elf_arena_bytes"] = r.elf_arena_bytes.value_or(-1);
+  j["arena_matches_prediction"] = r.arena_matches_prediction;
+  j["predicted"] = {{"arena_bytes", r.predicted.arena_bytes},
+                    {"flash_bytes", r.predicted.flash_bytes},
+                    {"peak_sram_bytes", r.predicted.peak_sram_bytes},
+                    {"latency_ms", r.predicted.latency_ms}};
+  j["flash_vs_predicted"] = r.flash_vs_predicted;
+  j["run"] = r.run;
+  j["inputs"] = r.inputs;
+  j["inputs_source"] = r.inputs_from_host ? "tn_inputs.bin (semihosting)" : "inputs.c (flash)";
+  j["int8_float_argmax_agreement"] = r.int8_float_argmax_agreement;
+  const auto or_null = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  j["eval_dataset"] = or_null(r.eval_dataset);
+  j["float_top1"] = or_null(r.float_top1);
+  j["int8_top1_host"] = or_null(r.int8_top1_host);
+  j["int8_top1"] = or_null(r.int8_top1);
+  if (!r.board) return j;
+
+  const BoardFigures& b = *r.board;
+  j[b.unit] = b.per_inference;
+  j["counter_source"] = b.counter_source;
+  if (b.latency_ms) j["latency_ms"] = *b.latency_ms;
+  j["macs_per_" + std::string(b.unit == "cycles" ? "cycle" : "instruction")] = b.macs_per_count;
+  j["bit_exact"] = b.bit_exact;
+  if (!b.ops.empty()) {
+    json ops = json::array();
+    for (const OpProfile& op : b.ops)
+      ops.push_back({{"index", op.index},
+                     {"kind", op_kind_name(op.kind)},
+                     {"macs", op.macs},
+                     {"latency_macs", op.features.macs},
+                     {"inputs", op.features.inputs},
+                     {"outputs", op.features.outputs},
+                     {"channels", op.features.channels},
+                     {b.unit, op.measured},
+                     {"predicted_cycles", op.predicted_cycles}});
+    j["ops"] = std::move(ops);
+  }
+  j["mismatches"] = b.mismatches;
+  return j;
+}
+
+DeployReport deploy_model(const DeployOptions& o) {
+  check_deploy_options(o);
+  // The output folder is checked before any work and published whole at the
+  // end (core/output_dir.h): new, empty, or an earlier tinynas output, never a
+  // folder with someone's files in it; a failure leaves the old one in place.
+  StagedOutput output(o.out_dir, "--out", "deploy");
+  const BoardOptions board{o.run, o.timeout_s, o.profile};
+  const std::string dir = output.dir().string();
+  const PreparedModel prepared = prepare_deploy(o);
+  const FirmwareResult firmware = build_deploy(prepared, dir, board);
+  const DeployRun run = run_deploy(prepared, firmware, dir, board);
+  DeployReport report = report_deploy(prepared, firmware, run);
+  output.write("report.json", deploy_report_to_json(report).dump(2) + "\n");
   // Into place: the old output (an earlier deploy) goes only now.
   output.commit();
   return report;

@@ -44,7 +44,7 @@ class DeployQemuTest : public ::testing::Test {
   }
 
   // Deploys and checks the report's promises.
-  nlohmann::json deploy_and_check(const std::string& arch_path, const std::string& mcu) {
+  DeployReport deploy_and_check(const std::string& arch_path, const std::string& mcu) {
     DeployOptions o;
     o.arch_path = arch_path;
     o.mcu = mcu;
@@ -52,15 +52,21 @@ class DeployQemuTest : public ::testing::Test {
     o.random_weights = true;
     o.seed = 3;
     o.eval_count = 2;
-    const nlohmann::json r = deploy_model(o);
-    EXPECT_TRUE(r["bit_exact"].get<bool>()) << arch_path << " on " << mcu;
-    EXPECT_TRUE(r["arena_matches_prediction"].get<bool>()) << r.dump(2);
-    EXPECT_EQ(r["elf_arena_bytes"], r["predicted"]["arena_bytes"]);
-    const double flash_ratio = r["flash_vs_predicted"];
-    EXPECT_GE(flash_ratio, 0.95) << r.dump(2);
-    EXPECT_LE(flash_ratio, 1.05) << r.dump(2);
-    EXPECT_LE(r["sram_bytes"].get<int64_t>(), r["predicted"]["peak_sram_bytes"].get<int64_t>());
-    EXPECT_GT(r["instructions"].get<double>(), static_cast<double>(r["macs"].get<int64_t>()) / 4);
+    const DeployReport r = deploy_model(o);
+    const nlohmann::json j = deploy_report_to_json(r);
+    EXPECT_EQ(j, nlohmann::json::parse(read_file((dir_ / "out" / "report.json").string())));
+    EXPECT_TRUE(r.board && r.board->bit_exact) << arch_path << " on " << mcu;
+    EXPECT_TRUE(r.arena_matches_prediction) << j.dump(2);
+    EXPECT_EQ(r.elf_arena_bytes.value_or(-1), r.predicted.arena_bytes);
+    EXPECT_EQ(j["elf_arena_bytes"], j["predicted"]["arena_bytes"]);
+    EXPECT_GE(r.flash_vs_predicted, 0.95) << j.dump(2);
+    EXPECT_LE(r.flash_vs_predicted, 1.05) << j.dump(2);
+    EXPECT_LE(r.sram_bytes, r.predicted.peak_sram_bytes);
+    if (r.board) {
+      EXPECT_EQ(r.board->unit, "instructions");
+      EXPECT_GT(r.board->per_inference, static_cast<double>(r.macs) / 4);
+      EXPECT_EQ(j["instructions"], r.board->per_inference);
+    }
     for (const char* f : {"report.json", "firmware.elf", "src/model.c", "src/weights.c", "src/model.h"})
       EXPECT_TRUE(fs::exists(dir_ / "out" / f)) << f;
     return r;
@@ -88,7 +94,7 @@ TEST_F(DeployQemuTest, RandomSubnetOnCortexM7) { deploy_and_check(small_subnet(4
 
 TEST_F(DeployQemuTest, ZooNetworkVww1OnCortexM4) {
   const auto r = deploy_and_check(test_nets::zoo_path("mcunet-vww1"), "f412");
-  EXPECT_EQ(r["macs"], 11578816);
+  EXPECT_EQ(r.macs, 11578816);
 }
 
 TEST_F(DeployQemuTest, ProfileReportsEveryOp) {
@@ -99,13 +105,23 @@ TEST_F(DeployQemuTest, ProfileReportsEveryOp) {
   o.random_weights = true;
   o.eval_count = 1;
   o.profile = true;
-  const auto r = deploy_model(o);
-  const auto& ops = r["ops"];
-  ASSERT_EQ(ops.size(), lower(load_arch(o.arch_path)).ops.size());
+  const DeployReport r = deploy_model(o);
+  ASSERT_TRUE(r.board.has_value());
+  const OpGraph graph = lower(load_arch(o.arch_path));
+  ASSERT_EQ(r.board->ops.size(), graph.ops.size());
   double sum = 0;
-  for (const auto& op : ops) sum += op["instructions"].get<double>();
+  for (size_t i = 0; i < r.board->ops.size(); ++i) {
+    EXPECT_EQ(r.board->ops[i].index, static_cast<int32_t>(i));
+    EXPECT_EQ(r.board->ops[i].kind, graph.ops[i].kind);
+    sum += r.board->ops[i].measured;
+  }
   // The per-op counts add up to (nearly) the whole inference.
-  EXPECT_NEAR(sum / r["instructions"].get<double>(), 1.0, 0.05);
+  EXPECT_NEAR(sum / r.board->per_inference, 1.0, 0.05);
+  // report.json's rows carry the count under the unit's name.
+  const nlohmann::json j = nlohmann::json::parse(read_file((dir_ / "out" / "report.json").string()));
+  ASSERT_EQ(j["ops"].size(), graph.ops.size());
+  EXPECT_EQ(j["ops"][0]["instructions"], r.board->ops[0].measured);
+  EXPECT_EQ(j["ops"][0]["kind"], op_kind_name(graph.ops[0].kind));
 }
 
 // Labelled images (--eval-dataset) go to the board through semihosting
@@ -122,8 +138,12 @@ TEST_F(DeployQemuTest, LabelledImagesBySemihostingOnCortexM7) {
   o.random_weights = true;
   o.eval_dataset = "generated:4x5,res=40";  // resized to the model's resolution
   o.eval_count = 12;
-  const auto r = deploy_model(o);
-  EXPECT_TRUE(r["bit_exact"].get<bool>()) << r.dump(2);
+  const DeployReport report = deploy_model(o);
+  const nlohmann::json r = deploy_report_to_json(report);
+  ASSERT_TRUE(report.board.has_value()) << r.dump(2);
+  EXPECT_TRUE(report.board->bit_exact) << r.dump(2);
+  EXPECT_EQ(report.inputs, 12);
+  EXPECT_TRUE(report.inputs_from_host);
   EXPECT_EQ(r["inputs"], 12);
   EXPECT_EQ(r["inputs_source"], "tn_inputs.bin (semihosting)");
   EXPECT_EQ(r["test_inputs_flash_bytes"], 0);
