@@ -47,7 +47,9 @@ int64_t get_size(const Document& doc, const json& obj, const std::string& pointe
 const char* const kCores[] = {"cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7",
                               "cortex-m33", "cortex-m55"};
 
-McuTarget parse_mcu(const Document& doc) {
+}  // namespace
+
+McuTarget mcu_from_document(const Document& doc) {
   const json& r = doc.root;
   if (!r.is_object()) doc.fail("", "an MCU description must be a mapping");
   McuTarget m;
@@ -124,12 +126,10 @@ McuTarget parse_mcu(const Document& doc) {
   return m;
 }
 
-}  // namespace
-
 std::vector<std::string> known_mcus() { return list_configs("mcus"); }
 
 McuTarget load_mcu(const std::string& name_or_path) {
-  return parse_mcu(load_document(resolve_config(name_or_path, "mcus", "MCU")));
+  return mcu_from_document(load_document(resolve_config(name_or_path, "mcus", "MCU")));
 }
 
 Budget budget_for(const McuTarget& mcu, int64_t flash_bytes, int64_t sram_bytes,

@@ -13,6 +13,8 @@
 
 namespace tinynas {
 
+struct Document;
+
 // Latency model of one op kind: cycles = per_mac * MACs + per_output * output
 // elements + per_input * input elements + per_channel * output channels +
 // per_op, on the figures evaluator/cost_model.h's latency_features() gives
@@ -61,6 +63,9 @@ std::vector<std::string> known_mcus();
 // A name from known_mcus() or a path to a YAML file. Unknown names throw an
 // Error listing the known ones; a bad file, one naming file, line and key.
 McuTarget load_mcu(const std::string& name_or_path);
+// The same from a document already parsed (parse_document of text in memory,
+// as the fuzz target does); errors name doc.path, the line and the key.
+McuTarget mcu_from_document(const Document& doc);
 // The MCU's default budget, with any of flash/sram given (> 0) replacing it.
 Budget budget_for(const McuTarget& mcu, int64_t flash_bytes = 0, int64_t sram_bytes = 0,
                   double latency_ms = 0);

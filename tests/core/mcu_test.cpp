@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/doc.h"
 #include "core/error.h"
 #include "tests/test_util.h"
 
@@ -103,6 +104,22 @@ TEST_F(McuFileTest, MissingKeyAndUnknownCore) {
   text.erase(at, text.find('\n', at) + 1 - at);
   msg = error_of([&] { load_mcu(write(text)); });
   EXPECT_NE(msg.find("pointwise"), std::string::npos) << msg;
+}
+
+TEST_F(McuFileTest, FromDocumentInMemoryAsFromTheFile) {
+  const McuTarget m = mcu_from_document(parse_document(base(), "mem.yaml"));
+  const McuTarget f = load_mcu("f412");
+  EXPECT_EQ(m.source, "mem.yaml");
+  EXPECT_EQ(m.name, f.name);
+  EXPECT_EQ(m.sram_bytes, f.sram_bytes);
+  EXPECT_EQ(m.kernel_code_bytes, f.kernel_code_bytes);
+  EXPECT_EQ(m.latency[0].per_mac, f.latency[0].per_mac);
+
+  std::string text = base();
+  text.replace(text.find("sram: 256K\n"), 11, "sram: lots\n");
+  const std::string msg = error_of([&] { mcu_from_document(parse_document(text, "mem.yaml")); });
+  EXPECT_NE(msg.find("mem.yaml:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("sram"), std::string::npos) << msg;
 }
 
 TEST_F(McuFileTest, MalformedYaml) {
