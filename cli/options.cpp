@@ -1,5 +1,7 @@
 #include "cli/options.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -23,6 +25,8 @@ Budget resolve_budget(const McuTarget& mcu, const BudgetFlags& flags) {
   const int64_t sram = flags.sram.empty() ? 0 : parse_size(flags.sram, "--sram");
   if (!flags.flash.empty() && flash <= 0) throw Error("--flash: must be more than 0 bytes");
   if (!flags.sram.empty() && sram <= 0) throw Error("--sram: must be more than 0 bytes");
+  // CLI11's NonNegativeNumber lets "nan" and "inf" through (NaN < 0 is false).
+  if (!std::isfinite(flags.latency_ms)) throw Error("--latency-ms: must be a finite number >= 0");
   return budget_for(mcu, flash, sram, flags.latency_ms);
 }
 

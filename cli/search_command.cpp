@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -199,21 +200,18 @@ BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_n
   d.flash_budget = budget.flash_bytes;
   d.sram_budget = budget.sram_bytes;
   try {
-    const json r = deploy::deploy_model(d);
-    m.flash_bytes = r.at("flash_bytes").get<int64_t>();
-    m.sram_bytes = r.at("sram_bytes").get<int64_t>();
-    m.arena_bytes = r.value("elf_arena_bytes", int64_t{-1});
-    if (r.contains("instructions")) {
-      m.unit = "instructions";
-      m.measured = r["instructions"].get<double>();
-    } else if (r.contains("cycles")) {
-      m.unit = "cycles";
-      m.measured = r["cycles"].get<double>();
+    const deploy::DeployReport r = deploy::deploy_model(d);
+    m.flash_bytes = r.flash_bytes;
+    m.sram_bytes = r.sram_bytes;
+    m.arena_bytes = r.elf_arena_bytes.value_or(-1);
+    if (r.board) {
+      m.unit = r.board->unit;
+      m.measured = r.board->per_inference;
+      // On QEMU one instruction stands for one cycle at the MCU's clock, as
+      // tinynas calibrate fits it.
+      m.latency_ms = r.board->latency_ms.value_or(m.measured / static_cast<double>(mcu.clock_hz) * 1e3);
     }
-    // On QEMU one instruction stands for one cycle at the MCU's clock, as
-    // tinynas calibrate fits it.
-    m.latency_ms = m.measured / static_cast<double>(mcu.clock_hz) * 1e3;
-    m.ok = r.value("bit_exact", run == "none");
+    m.ok = r.board ? r.board->bit_exact : run == "none";
     m.fits = m.flash_bytes <= budget.flash_bytes && m.sram_bytes <= budget.sram_bytes &&
              (budget.latency_ms <= 0 || run == "none" || m.latency_ms <= budget.latency_ms);
   } catch (const Error& e) {
@@ -336,7 +334,9 @@ Command add_search_command(CLI::App& app) {
     if (!test_dataset.empty()) datasets::parse_dataset_spec(test_dataset);  // a syntax error is named now
     fs::create_directories(dir);
     Pipeline pipe(dir);
-    StopSignals signals;
+    // Ctrl-C / SIGTERM during training or evolution: finish the step or the
+    // generation, save, exit; later stages are short and stop at once.
+    std::optional<StopSignals> signals(std::in_place);
     const auto start = std::chrono::steady_clock::now();
 
     // ---- 1. space ---------------------------------------------------------------
@@ -496,6 +496,7 @@ Command add_search_command(CLI::App& app) {
       std::cerr << format_generations(result);
       pipe.finish("search", search_inputs);
     }
+    signals.reset();
     const json best = json::parse(read_file((sdir / "best.json").string()));
     const json& winner_json = best.at("winner");
     const Document winner_doc = parse_document(winner_json.at("arch").dump(), (sdir / "best.json").string());
@@ -585,8 +586,8 @@ Command add_search_command(CLI::App& app) {
       d.timeout_s = o->timeout_s;
       d.flash_budget = budget.flash_bytes;
       d.sram_budget = budget.sram_bytes;
-      const json report = deploy::deploy_model(d);
-      if (report.contains("bit_exact") && !report["bit_exact"].get<bool>())
+      const deploy::DeployReport report = deploy::deploy_model(d);
+      if (report.board && !report.board->bit_exact)
         throw Error("the board's outputs differ from the host reference (" + ddir.string() + "/report.json)");
       pipe.finish("deploy", deploy_inputs);
     }

@@ -930,28 +930,42 @@ OpenedCheckpoint open_checkpoint_for(Checkpoint loaded, const std::string& check
 
 }  // namespace
 
+namespace {
+
+// Top-1 of `forward` (NCHW batch -> logits) on `data`, centre crop at
+// `resolution`, in the given batches.
+template <typename Forward>
+EvalResult count_correct(Forward&& forward, const torch::Device& device, std::shared_ptr<const datasets::Dataset> data,
+                         int32_t resolution, const EvalOptions& o) {
+  EvalResult result;
+  datasets::LoaderOptions lo;
+  lo.batch_size = o.batch_size;
+  lo.workers = o.workers;
+  lo.shuffle = false;
+  lo.transform.train = false;
+  lo.transform.height = lo.transform.width = resolution;
+  datasets::DataLoader loader(data, lo);
+  loader.start_epoch(0);
+  torch::NoGradGuard no_grad;
+  while (auto b = loader.next()) {
+    const at::Tensor pred = forward(images_of(*b, device)).argmax(1).to(torch::kCPU);
+    const at::Tensor y = torch::from_blob(b->labels.data(), {b->size}, torch::kInt64);
+    result.correct += pred.eq(y).sum().item<int64_t>();
+    result.count += b->size;
+  }
+  return result;
+}
+
+}  // namespace
+
 EvalResult evaluate_subnet(Supernet& net, const ArchSpec& arch, std::shared_ptr<const datasets::Dataset> data,
                            std::shared_ptr<const datasets::Dataset> bn_data, const EvalOptions& o) {
   return guarded("evaluate", [&] {
-    EvalResult result;
-    result.bn_images = recalibrate_subnet_bn(net, arch, bn_data, o);
-    const torch::Device device = net.module().parameters().front().device();
+    const int64_t bn_images = recalibrate_subnet_bn(net, arch, bn_data, o);
     net.eval();
-    datasets::LoaderOptions lo;
-    lo.batch_size = o.batch_size;
-    lo.workers = o.workers;
-    lo.shuffle = false;
-    lo.transform.train = false;
-    lo.transform.height = lo.transform.width = arch.resolution;
-    datasets::DataLoader loader(data, lo);
-    loader.start_epoch(0);
-    torch::NoGradGuard no_grad;
-    while (auto b = loader.next()) {
-      const at::Tensor pred = net.forward(images_of(*b, device)).argmax(1).to(torch::kCPU);
-      const at::Tensor y = torch::from_blob(b->labels.data(), {b->size}, torch::kInt64);
-      result.correct += pred.eq(y).sum().item<int64_t>();
-      result.count += b->size;
-    }
+    EvalResult result = count_correct([&](const at::Tensor& x) { return net.forward(x); },
+                                      net.module().parameters().front().device(), data, arch.resolution, o);
+    result.bn_images = bn_images;
     return result;
   });
 }
@@ -1065,25 +1079,9 @@ OpenedSupernet open_supernet(const std::string& checkpoint, const std::string& d
 EvalResult evaluate_module(torch::nn::SequentialImpl& model, std::shared_ptr<const datasets::Dataset> data,
                            int32_t resolution, const EvalOptions& o) {
   return guarded("evaluate", [&] {
-    EvalResult result;
-    const torch::Device device = model.parameters().front().device();
     model.eval();
-    datasets::LoaderOptions lo;
-    lo.batch_size = o.batch_size;
-    lo.workers = o.workers;
-    lo.shuffle = false;
-    lo.transform.train = false;
-    lo.transform.height = lo.transform.width = resolution;
-    datasets::DataLoader loader(data, lo);
-    loader.start_epoch(0);
-    torch::NoGradGuard no_grad;
-    while (auto b = loader.next()) {
-      const at::Tensor pred = model.forward(images_of(*b, device)).argmax(1).to(torch::kCPU);
-      const at::Tensor y = torch::from_blob(b->labels.data(), {b->size}, torch::kInt64);
-      result.correct += pred.eq(y).sum().item<int64_t>();
-      result.count += b->size;
-    }
-    return result;
+    return count_correct([&](const at::Tensor& x) { return model.forward(x); }, model.parameters().front().device(),
+                         data, resolution, o);
   });
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -32,6 +33,14 @@ inline std::ostream& operator<<(std::ostream& os, const RunResult& r) {
 inline std::string slurp(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A new folder under the system's temporary folder ("PREFIX_XXXXXX"); empty
+// on failure (the caller asserts).
+inline std::filesystem::path make_temp_dir(const std::string& prefix) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "_XXXXXX")).string();
+  if (mkdtemp(tmpl.data()) == nullptr) return {};
+  return tmpl;
 }
 
 inline bool contains(const std::string& haystack, const std::string& needle) {

@@ -66,9 +66,8 @@ class HardeningTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(fs::exists(tinynas::test::kTinynasBinary));
-    std::string tmpl = (fs::temp_directory_path() / "tinynas_hardening_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    dir_ = tmpl;
+    dir_ = tinynas::test::make_temp_dir("tinynas_hardening");
+    ASSERT_FALSE(dir_.empty()) << std::strerror(errno);
     fs::create_directory(dir_ / "w");  // the commands' working folder
   }
   void TearDown() override {
@@ -237,6 +236,9 @@ TEST_F(HardeningTest, MessagesAreOneClearLine) {
   EXPECT_TRUE(contains(big.err, "(100001 characters)")) << big;
   // A file name with a newline stays on one line.
   expect_rejected(run({"cost", "--arch", "two\nlines.json", "--mcu", "f412"}), "two\\nlines.json");
+  // A latency bound that is not a number (CLI11 lets "nan" and "inf" through).
+  expect_rejected(run({"cost", "--arch", kVww1, "--mcu", "f412", "--latency-ms", "nan"}),
+                  "--latency-ms: must be a finite number >= 0");
   // A CLI11 parse error is one line too.
   expect_rejected(run({"space", "--mcu", "f412", "--out", "o", "--samples", "0"}), "--samples");
 }

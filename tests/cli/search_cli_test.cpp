@@ -71,9 +71,8 @@ class SearchCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(fs::exists(tinynas::test::kTinynasBinary));
-    std::string tmpl = (fs::temp_directory_path() / "tinynas_search_cli_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    dir_ = tmpl;
+    dir_ = tinynas::test::make_temp_dir("tinynas_search_cli");
+    ASSERT_FALSE(dir_.empty()) << std::strerror(errno);
     std::ofstream(dir_ / "tiny.yaml") << tinynas::test::kTinySpace;
     std::ofstream(dir_ / "train.yaml") << kTrain;
     std::ofstream(dir_ / "search.yaml") << kSearch;

@@ -45,12 +45,4 @@ inline bool strict(const char* name) {
   return ("," + value + ",").find("," + std::string(name) + ",") != std::string::npos;
 }
 
-// Known bug (issue 12, being fixed in core/doc.cpp): show() dumps a value for
-// an error message, and nlohmann's dump() throws type_error 316 on a string
-// that is not UTF-8, which YAML lets through. True when `e` is that bug and
-// it is to be skipped.
-inline bool known_non_utf8_dump(const nlohmann::json::type_error& e) {
-  return e.id == 316 && !strict("non_utf8_dump");
-}
-
 }  // namespace tinynas::fuzz
