@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <yaml-cpp/yaml.h>
+
 #include "core/error.h"
 #include "core/io.h"
 
@@ -59,6 +61,25 @@ size_t latency_key_end(const std::string& s) {
   return i;
 }
 
+// 0-based line of the first top-level key of the YAML mapping in `text` that
+// starts after line `after`, or npos (also when the text is not a mapping
+// yaml-cpp reads).
+size_t next_top_level_key_line(const std::string& text, size_t after) {
+  size_t next = std::string::npos;
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) return next;
+    for (const auto& entry : root) {
+      const YAML::Mark m = entry.first.Mark();
+      if (m.is_null() || m.line < 0) continue;
+      const size_t line = static_cast<size_t>(m.line);
+      if (line > after && line < next) next = line;
+    }
+  } catch (const YAML::Exception&) {
+  }
+  return next;
+}
+
 }  // namespace
 
 std::string format_coefficient(double v) {
@@ -91,12 +112,15 @@ std::string replace_latency_block(const std::string& text, const LatencyBlock& b
   if (start == std::string::npos) throw Error(name + ": no top-level `latency:` block to replace");
 
   // The block runs through the last indented line before the next top-level
-  // key. A column-0 comment is inside it when indented lines follow it.
+  // key. A column-0 comment is inside it when indented lines follow it; so is
+  // a column-0 line before the next top-level key as yaml-cpp places it (the
+  // continuation of a flow mapping written over several lines).
+  const size_t next_key = next_top_level_key_line(text, start);
   size_t last = start;
   for (size_t i = start + 1; i < lines.size(); ++i) {
     const std::string& s = lines[i].text;
     if (is_blank(s)) continue;
-    if (is_indented(s)) {
+    if (is_indented(s) || (i < next_key && !is_top_comment(s))) {
       last = i;
       continue;
     }

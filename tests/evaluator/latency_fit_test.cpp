@@ -469,6 +469,13 @@ TEST_F(McuYamlTest, ReplacesOddlyShapedBlocks) {
   const std::string flow = replace_latency_block("a: 1\nlatency: {fitted: false}", b, "f.yaml");
   EXPECT_TRUE(flow.starts_with("a: 1\nlatency:\n  # x\n  fitted: true\n")) << flow;
   EXPECT_TRUE(flow.ends_with("per_op: 0}")) << flow;
+  // A flow mapping continued at column 0 (found by the mcu_yaml fuzz target,
+  // tests/fuzz/corpus/mcu_yaml/crash_multiline_flow_in_latency_block.yaml):
+  // the continuation belongs to the block, the next key does not.
+  const std::string cont = replace_latency_block("latency:\n  conv2d: {per_mac: 1,\nper_op: 2}\nqemu: {m: x}\n", b,
+                                                 "c.yaml");
+  EXPECT_EQ(cont.find("per_op: 2}"), std::string::npos) << cont;
+  EXPECT_TRUE(cont.ends_with("per_op: 0}\nqemu: {m: x}\n")) << cont;
 }
 
 TEST_F(McuYamlTest, ErrorsNameTheFile) {

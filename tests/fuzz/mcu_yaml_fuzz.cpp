@@ -65,51 +65,6 @@ bool has_coefficients(const McuTarget& m, const tinynas::LatencyBlock& block) {
   return true;
 }
 
-// Known bug (found by this target; reproducer
-// corpus/mcu_yaml/crash_multiline_flow_in_latency_block.yaml; the fix belongs
-// in core/mcu_yaml.cpp, which is being edited): replace_latency_block ends the
-// block at the first line at column 0, which may be the continuation of a flow
-// collection ("conv2d: {per_mac: 1,\n per_op: 2}" with the second line
-// unindented; yaml-cpp reads it). The rewrite then does not load, and
-// write_mcu_latency refuses it with a message. True when `text` has a flow
-// collection over several lines (brackets counted outside quotes and
-// comments; a quote opens a scalar only where one starts) and the bug is to
-// be skipped. A false "true" only skips a rewrite that does not load.
-bool known_multiline_flow(const std::string& text) {
-  if (tinynas::fuzz::strict("multiline_flow")) return false;
-  int depth = 0;
-  char quote = 0;
-  bool comment = false;
-  char prev = '\n';  // the last non-blank character, '\n' at a line start
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quote != 0) {  // quoted scalars may span lines
-      if (quote == '"' && c == '\\') ++i;
-      else if (c == quote) quote = 0;
-      prev = c;
-      continue;
-    }
-    if (c == '\n') {
-      if (depth > 0) return true;
-      comment = false;
-      prev = c;
-      continue;
-    }
-    if (comment || c == ' ' || c == '\t' || c == '\r') continue;
-    if ((c == '\'' || c == '"') && std::string_view("\n:{[,-?").find(prev) != std::string_view::npos) {
-      quote = c;
-    } else if (c == '#' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n')) {
-      comment = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-    prev = c;
-  }
-  return false;
-}
-
 void check_rewrite(const McuTarget& before, const std::string& text) {
   static const tinynas::LatencyBlock block = fitted_block();
   std::string updated;
@@ -122,7 +77,6 @@ void check_rewrite(const McuTarget& before, const std::string& text) {
   try {
     after = tinynas::mcu_from_document(tinynas::parse_document(updated, "mcu.yaml"));
   } catch (const tinynas::Error& e) {
-    if (known_multiline_flow(text)) return;
     std::fprintf(stderr, "tinynas fuzz: the rewritten MCU does not load: %s\n", e.what());
     tinynas::fuzz::check(false, "replace_latency_block keeps a valid MCU valid");
   }
