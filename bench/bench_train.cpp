@@ -45,8 +45,6 @@
 #include <thread>
 #include <vector>
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -54,6 +52,7 @@
 #include <torch/torch.h>
 
 #include "bench/bench_common.h"
+#include "bench/peer_process.h"
 #include "core/arch_io.h"
 #include "core/error.h"
 #include "core/search_space.h"
@@ -88,118 +87,6 @@ void time_rep(const std::function<void()>& step, int64_t images, int steps, Timi
   wall += w;
   t.rates.push_back(static_cast<double>(images) * steps / w);
 }
-
-// The peer, train_peer.py --serve, as a child process: its reps are requested
-// one at a time so that they interleave with ours (drift and other load on
-// the machine then hit both engines alike).
-class Peer {
- public:
-  ~Peer() { stop(); }
-
-  // Starts the peer and waits for its warm-up; false (and why) when it cannot run.
-  bool start(const std::vector<std::string>& argv, std::string* why) {
-    if (!std::filesystem::exists(argv[0])) return fail(argv[0] + " not found", why);
-    if (!std::filesystem::exists(argv[1])) return fail(argv[1] + " not found", why);
-    int in[2], out[2];
-    if (pipe(in) != 0) return fail("pipe failed", why);
-    if (pipe(out) != 0) {
-      close(in[0]);
-      close(in[1]);
-      return fail("pipe failed", why);
-    }
-    std::fflush(stdout);
-    pid_ = fork();
-    if (pid_ < 0) return fail("fork failed", why);
-    if (pid_ == 0) {  // the child: stdin from `in`, stdout and stderr to `out`
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      dup2(out[1], 2);
-      close(in[0]);
-      close(in[1]);
-      close(out[0]);
-      close(out[1]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      std::fprintf(stderr, "cannot run %s\n", args[0]);
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    to_ = in[1];
-    from_ = fdopen(out[0], "r");
-    const auto ready = read_json();
-    if (!ready || !ready->value("ready", false)) {
-      stop();
-      return fail(argv[1] + " did not start" + (last_line_.empty() ? "" : ": " + last_line_), why);
-    }
-    info = *ready;
-    return true;
-  }
-
-  // One timed rep of `steps` steps: {"images_per_s", "cpu_s"}, or nothing if the peer died.
-  std::optional<nlohmann::json> run(int steps, const std::string& format) {
-    if (pid_ <= 0) return std::nullopt;
-    const std::string line = "run " + std::to_string(steps) + " " + format + "\n";
-    if (write(to_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return std::nullopt;
-    return read_json();
-  }
-
-  void stop() {
-    if (to_ >= 0) {
-      const char quit[] = "quit\n";
-      (void)!write(to_, quit, sizeof quit - 1);
-      close(to_);
-      to_ = -1;
-    }
-    if (from_ != nullptr) {
-      std::fclose(from_);
-      from_ = nullptr;
-    }
-    if (pid_ > 0) {
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-
-  const std::string& last_line() const { return last_line_; }
-
-  nlohmann::json info;
-
- private:
-  static bool fail(const std::string& what, std::string* why) {
-    *why = what;
-    return false;
-  }
-
-  // The next line that parses as a JSON object; other lines (warnings, a
-  // traceback) are skipped, the last one kept for error messages.
-  std::optional<nlohmann::json> read_json() {
-    char* buf = nullptr;
-    size_t cap = 0;
-    std::optional<nlohmann::json> out;
-    while (getline(&buf, &cap, from_) > 0) {
-      std::string line(buf);
-      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-      if (!line.empty() && line[0] == '{') {
-        try {
-          out = nlohmann::json::parse(line);
-          break;
-        } catch (const std::exception&) {
-        }
-      }
-      if (!line.empty()) last_line_ = line;
-    }
-    std::free(buf);
-    return out;
-  }
-
-  pid_t pid_ = -1;
-  int to_ = -1;
-  std::FILE* from_ = nullptr;
-  std::string last_line_;
-};
 
 std::string default_data() {
   if (const char* env = std::getenv("TINYNAS_DATA_DIR"); env != nullptr && *env != '\0')
@@ -256,7 +143,6 @@ int run(int argc, char** argv) {
   app.add_flag("--no-data", no_data, "Skip (e) and (f)");
   app.add_option("--arch-out", arch_out, "Keep the arch JSON the peer builds here (default: a temporary file)");
   CLI11_PARSE(app, argc, argv);
-  signal(SIGPIPE, SIG_IGN);  // a peer that died must not kill us
 
   SearchSpace space = load_search_space(space_name);
   if (width_index(space, width) < 0)
@@ -327,7 +213,7 @@ int run(int argc, char** argv) {
   const int64_t params = count_params(*extracted);
 
   // (c) the peer, started (and warmed up) before our warm-up.
-  Peer peer;
+  PeerProcess peer;
   std::string peer_why = "--no-peer";
   bool peer_ok = false;
   if (!no_peer) {
@@ -343,7 +229,7 @@ int run(int argc, char** argv) {
   double cpu_a = 0, wall_a = 0, cpu_b = 0, wall_b = 0, cpu_c = 0, wall_c = 0, cpu_cl = 0, wall_cl = 0;
   // One timed rep of the peer in `format`; false when it stopped.
   auto peer_rep = [&](const std::string& format, Timing& t, double& cpu, double& wall) {
-    const auto r = peer.run(steps, format);
+    const auto r = peer.request("run " + std::to_string(steps) + " " + format);
     if (!r) {
       peer_ok = false;
       peer_why = "the peer stopped" + (peer.last_line().empty() ? "" : ": " + peer.last_line());

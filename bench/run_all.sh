@@ -13,8 +13,10 @@ fi
 # bench_dataloader and bench_train read ../shared/data/cifar10/train.tar (or
 # $TINYNAS_DATA_DIR/cifar10/train.tar) and skip what needs it when it is
 # missing; bench_train's peer needs /usr/bin/python3 with torch (without it,
-# bench_train prints its own figures and checks nothing).
-benches=(bench_cost_model bench_space bench_zoo bench_search bench_kernels bench_deploy bench_dataloader bench_train)
+# bench_train prints its own figures and checks nothing). bench_accuracy reads
+# the same train.tar (skips when it is missing) and runs bench/accuracy_peer.py
+# the same way; it writes ~180 MB of decoded images for its peer under $TMPDIR.
+benches=(bench_cost_model bench_space bench_zoo bench_search bench_kernels bench_deploy bench_dataloader bench_train bench_accuracy)
 ninja -C "$build" "${benches[@]}" || exit 1
 
 status=0
