@@ -14,6 +14,7 @@
 // A rerun skips finished stages whose options are unchanged and refuses,
 // naming the option, when they changed; a killed run resumes where it
 // stopped (training and evolution from their own checkpoints).
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -137,7 +138,7 @@ std::string default_test_dataset(const std::string& train) {
 void write_floats(std::string& out, const std::vector<float>& v) {
   const uint64_t n = v.size();
   out.append(reinterpret_cast<const char*>(&n), sizeof n);
-  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  if (!v.empty()) out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
 }
 
 std::vector<float> read_floats(const std::string& in, size_t& pos, const std::string& where) {
@@ -147,7 +148,7 @@ std::vector<float> read_floats(const std::string& in, size_t& pos, const std::st
   pos += sizeof n;
   if (n > (in.size() - pos) / sizeof(float)) throw Error(where + ": truncated");
   std::vector<float> v(n);
-  std::memcpy(v.data(), in.data() + pos, n * sizeof(float));
+  if (n > 0) std::memcpy(v.data(), in.data() + pos, n * sizeof(float));
   pos += n * sizeof(float);
   return v;
 }
@@ -459,8 +460,11 @@ Command add_search_command(CLI::App& app) {
       json topk = json::array();
       int64_t winner = result.best;
       {
+        // Population members that decode to the same architecture share an id.
         std::vector<int64_t> ranked = result.population;
-        std::sort(ranked.begin(), ranked.end(), [&](int64_t a, int64_t b) {
+        std::sort(ranked.begin(), ranked.end());
+        ranked.erase(std::unique(ranked.begin(), ranked.end()), ranked.end());
+        std::stable_sort(ranked.begin(), ranked.end(), [&](int64_t a, int64_t b) {
           return result.history[static_cast<size_t>(a)].accuracy > result.history[static_cast<size_t>(b)].accuracy;
         });
         if (static_cast<int32_t>(ranked.size()) > o->hil_top) ranked.resize(static_cast<size_t>(o->hil_top));

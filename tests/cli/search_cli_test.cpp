@@ -116,6 +116,7 @@ TEST_F(SearchCliTest, WholePipelineReproducibleAndResumable) {
   EXPECT_LE(lines, 6 + 2 * 6);
   // The board in the loop measured the top 2; the winner passed it.
   ASSERT_EQ(best["topk"].size(), 2u) << best.dump(1);
+  EXPECT_NE(best["topk"][0]["id"], best["topk"][1]["id"]) << "one architecture measured twice";
   for (const json& row : best["topk"]) {
     ASSERT_TRUE(row["measured"].contains("flash_bytes")) << row.dump();
     EXPECT_TRUE(row["measured"]["bit_exact"].get<bool>()) << row.dump();
