@@ -110,7 +110,6 @@ class Pipeline {
     state_[stage] = inputs;
     write_file_atomic(marker_.string(), state_.dump(2) + "\n");
   }
-  bool empty() const { return state_.empty(); }
 
  private:
   fs::path dir_, marker_;
@@ -318,8 +317,11 @@ Command add_search_command(CLI::App& app) {
     if (!o->supernet.empty() && !fs::exists(o->supernet))
       throw Error("--supernet: " + o->supernet + ": no such checkpoint");
     // The classifier's size is part of the cost: take the data set's classes.
-    if (!o->supernet.empty()) {
-      const SearchSpace ck = supernet::checkpoint_space(o->supernet);
+    // A given supernet's space, read once (the checkpoint holds its weights too).
+    std::optional<SearchSpace> given_space;
+    if (!o->supernet.empty()) given_space = supernet::checkpoint_space(o->supernet);
+    if (given_space) {
+      const SearchSpace& ck = *given_space;
       space.num_classes = ck.num_classes;
       if (!o->dataset.empty()) {
         const int32_t classes = datasets::open_dataset(o->dataset)->num_classes();
@@ -344,9 +346,9 @@ Command add_search_command(CLI::App& app) {
     const json space_inputs = {{"mcu", mcu.name}, {"flash", budget.flash_bytes}, {"sram", budget.sram_bytes},
                                {"latency_ms", budget.latency_ms}, {"space", space.name},
                                {"samples", o->space_samples}, {"seed", o->seed}};
-    if (!o->supernet.empty()) {
+    if (given_space) {
       // A given supernet fixes width and resolutions; the space must hold them.
-      const SearchSpace ck = supernet::checkpoint_space(o->supernet);
+      const SearchSpace& ck = *given_space;
       if (ck.name != space.name)
         throw Error("--supernet " + o->supernet + " was trained on search space '" + ck.name + "', not '" + space.name +
                     "' (--space)");
@@ -356,8 +358,7 @@ Command add_search_command(CLI::App& app) {
       SpaceOptimizerOptions so;
       so.samples = o->space_samples;
       so.seed = o->seed;
-      Budget fit_budget = budget;
-      const SpaceOptimizerResult r = optimize_space(space, mcu, fit_budget, so);
+      const SpaceOptimizerResult r = optimize_space(space, mcu, budget, so);
       out.write("space.json", space_result_to_json(r).dump(2) + "\n");
       out.write("space_cdf.svg", space_cdf_svg(r));
       out.commit();
@@ -369,8 +370,8 @@ Command add_search_command(CLI::App& app) {
     spdlog::info("space: width {} and resolution {} for {} ({} flash, {} SRAM)", width, resolution, mcu.name,
                  format_size(budget.flash_bytes), format_size(budget.sram_bytes));
 
-    if (!o->supernet.empty()) {
-      const SearchSpace ck = supernet::checkpoint_space(o->supernet);
+    if (given_space) {
+      const SearchSpace& ck = *given_space;
       if (std::abs(ck.widths.front() - width) > 1e-9)
         throw Error("--supernet " + o->supernet + " was trained at width " + shorten(json(ck.widths.front()).dump()) +
                     ", but the space stage chose width " + shorten(json(width).dump()) + " for this budget");

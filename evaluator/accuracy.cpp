@@ -34,28 +34,15 @@ struct SubnetAccuracy::Impl {
   const std::vector<datasets::Batch>& bn_batches(int32_t resolution) {
     auto it = bn.find(resolution);
     if (it != bn.end()) return it->second;
-    datasets::LoaderOptions lo;
-    lo.batch_size = options.bn_batch_size;
-    lo.workers = options.workers;
-    lo.seed = derive_seed(options.seed, 0x626e);
-    lo.shuffle = true;
-    lo.transform.train = true;
-    lo.transform.scale_min = opened.config.scale_min;
-    lo.transform.height = lo.transform.width = resolution;
-    datasets::DataLoader loader(opened.train, lo);
-    loader.start_epoch(0);
-    std::vector<datasets::Batch> batches;
-    int64_t images = 0;
-    while (static_cast<int32_t>(batches.size()) < options.bn_batches) {
-      auto b = loader.next();
-      if (!b) break;
-      if (b->size < 2) continue;
-      images += b->size;
-      batches.push_back(std::move(*b));
-    }
-    loader.stop();
-    if (batches.empty()) throw Error("no batch of at least 2 training images for BN recalibration");
-    bn_images = images;
+    supernet::EvalOptions eo;
+    eo.bn_batches = options.bn_batches;
+    eo.bn_batch_size = options.bn_batch_size;
+    eo.workers = options.workers;
+    eo.seed = derive_seed(options.seed, 0x626e);
+    eo.scale_min = opened.config.scale_min;
+    std::vector<datasets::Batch> batches = supernet::bn_recalibration_batches(opened.train, resolution, eo);
+    bn_images = 0;
+    for (const auto& b : batches) bn_images += b.size;
     return bn.emplace(resolution, std::move(batches)).first->second;
   }
 

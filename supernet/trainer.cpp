@@ -857,6 +857,22 @@ void check_device(const std::string& device) {
 
 // ---- evaluation --------------------------------------------------------------------------
 
+std::vector<datasets::Batch> bn_recalibration_batches(std::shared_ptr<const datasets::Dataset> data,
+                                                      int32_t resolution, const EvalOptions& o) {
+  datasets::DataLoader loader(data, train_batches(o.bn_batch_size, o.workers, o.seed, o.scale_min, resolution));
+  loader.start_epoch(0);
+  std::vector<datasets::Batch> batches;
+  while (static_cast<int32_t>(batches.size()) < o.bn_batches) {
+    auto b = loader.next();
+    if (!b) break;
+    if (b->size < 2) continue;
+    batches.push_back(std::move(*b));
+  }
+  loader.stop();
+  if (batches.empty()) throw Error("no batch of at least 2 images for BN recalibration");
+  return batches;
+}
+
 namespace {
 
 // BN recalibration of `arch` on bn_batches batches of `bn_data` (train
@@ -866,19 +882,13 @@ int64_t recalibrate_subnet_bn(Supernet& net, const ArchSpec& arch, std::shared_p
   net.set_active(arch);
   if (o.bn_batches <= 0) return 0;
   const torch::Device device = net.module().parameters().front().device();
-  datasets::DataLoader loader(bn_data, train_batches(o.bn_batch_size, o.workers, o.seed, o.scale_min, arch.resolution));
-  loader.start_epoch(0);
+  std::vector<datasets::Batch> drawn = bn_recalibration_batches(bn_data, arch.resolution, o);
   std::vector<at::Tensor> batches;
   int64_t images = 0;
-  while (static_cast<int32_t>(batches.size()) < o.bn_batches) {
-    auto b = loader.next();
-    if (!b) break;
-    if (b->size < 2) continue;
-    batches.push_back(images_of(*b, device).clone());
-    images += b->size;
+  for (datasets::Batch& b : drawn) {
+    batches.push_back(images_of(b, device).clone());
+    images += b.size;
   }
-  loader.stop();
-  if (batches.empty()) throw Error("no batch of at least 2 images for BN recalibration");
   net.recalibrate_bn(batches);
   return images;
 }

@@ -149,6 +149,13 @@ struct EvalOptions {
   double scale_min = 0.08;   // the BN batches' random resized crop
 };
 
+// The batches BN recalibration takes from `data` for a subnet at
+// `resolution`: the first options.bn_batches batches of at least 2 images
+// (BN needs two) of a seeded order (options.seed), training transform
+// (options.scale_min). Throws tinynas::Error when there is none.
+std::vector<datasets::Batch> bn_recalibration_batches(std::shared_ptr<const datasets::Dataset> data,
+                                                      int32_t resolution, const EvalOptions& options);
+
 struct EvalResult {
   int64_t correct = 0;
   int64_t count = 0;
