@@ -42,6 +42,7 @@
 #include "deploy/deploy.h"
 #include "evaluator/accuracy.h"
 #include "evaluator/cost_model.h"
+#include "evaluator/latency_fit.h"
 #include "search/evolution.h"
 #include "space_optimizer/space_optimizer.h"
 #include "supernet/trainer.h"
@@ -72,6 +73,7 @@ struct Options {
   // board in the loop and deploy
   std::string hil = "qemu";
   int32_t hil_top = 3;
+  int32_t hil_every = 0;
   int32_t finetune_epochs = 2;
   double finetune_lr = 0.01;
   int32_t eval_count = 200;
@@ -182,11 +184,12 @@ struct BoardMeasurement {
   std::string unit;
   double latency_ms = 0;
   bool fits = false;
+  std::vector<evaluator::OpSample> ops;  // per op, when built with profiling
 };
 
 BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_name, const McuTarget& mcu,
                                   const Budget& budget, const std::string& run, const fs::path& out,
-                                  int32_t timeout_s) {
+                                  int32_t timeout_s, bool profile = false) {
   BoardMeasurement m;
   deploy::DeployOptions d;
   d.arch_path = out.filename().string();
@@ -196,6 +199,7 @@ BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_n
   d.random_weights = true;
   d.run = run;
   d.eval_count = 1;
+  d.profile = profile && run != "none";
   d.timeout_s = timeout_s;
   d.flash_budget = budget.flash_bytes;
   d.sram_budget = budget.sram_bytes;
@@ -210,6 +214,17 @@ BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_n
       // On QEMU one instruction stands for one cycle at the MCU's clock, as
       // tinynas calibrate fits it.
       m.latency_ms = r.board->latency_ms.value_or(m.measured / static_cast<double>(mcu.clock_hz) * 1e3);
+      for (const deploy::OpProfile& op : r.board->ops) {
+        evaluator::OpSample s;
+        s.kind = op.kind;
+        s.macs = op.features.macs;
+        s.inputs = op.features.inputs;
+        s.outputs = op.features.outputs;
+        s.channels = op.features.channels;
+        s.measured = op.measured;
+        s.index = op.index;
+        m.ops.push_back(s);
+      }
     }
     m.ok = r.board ? r.board->bit_exact : run == "none";
     m.fits = m.flash_bytes <= budget.flash_bytes && m.sram_bytes <= budget.sram_bytes &&
@@ -222,9 +237,42 @@ BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_n
 
 json measurement_to_json(const BoardMeasurement& m) {
   if (!m.error.empty()) return {{"error", m.error}};
-  return {{"flash_bytes", m.flash_bytes}, {"sram_bytes", m.sram_bytes}, {"arena_bytes", m.arena_bytes},
-          {m.unit.empty() ? "measured" : m.unit, m.measured}, {"latency_ms", m.latency_ms},
-          {"bit_exact", m.ok}, {"fits", m.fits}};
+  json j = {{"flash_bytes", m.flash_bytes}, {"sram_bytes", m.sram_bytes}, {"arena_bytes", m.arena_bytes},
+            {m.unit.empty() ? "measured" : m.unit, m.measured}, {"latency_ms", m.latency_ms},
+            {"bit_exact", m.ok}, {"fits", m.fits}};
+  if (!m.ops.empty()) {  // compact rows: [kind, MACs, inputs, outputs, channels, measured]
+    json ops = json::array();
+    for (const evaluator::OpSample& s : m.ops)
+      ops.push_back({static_cast<int>(s.kind), s.macs, s.inputs, s.outputs, s.channels, s.measured});
+    j["profiled"] = true;
+    j["ops"] = std::move(ops);
+  }
+  return j;
+}
+
+// The latency fit's rows from every board measurement of the search so far
+// (network i: the i-th measured candidate, its whole inference its total).
+void board_rows(const json& measurement, int32_t network, std::vector<evaluator::OpSample>& rows,
+                std::vector<double>& totals) {
+  if (!measurement.contains("ops") || !measurement.contains("latency_ms")) return;
+  int32_t index = 0;
+  double sum = 0;
+  for (const json& r : measurement.at("ops")) {
+    const int kind = r.at(0).get<int>();
+    if (kind < 0 || kind >= kNumOpKinds) throw Error("board measurement: op kind " + std::to_string(kind));
+    evaluator::OpSample s;
+    s.kind = static_cast<OpKind>(kind);
+    s.macs = r.at(1).get<int64_t>();
+    s.inputs = r.at(2).get<int64_t>();
+    s.outputs = r.at(3).get<int64_t>();
+    s.channels = r.at(4).get<int64_t>();
+    s.measured = r.at(5).get<double>();
+    s.network = network;
+    s.index = index++;
+    sum += s.measured;
+    rows.push_back(s);
+  }
+  totals.push_back(sum);
 }
 
 }  // namespace
@@ -273,6 +321,10 @@ Command add_search_command(CLI::App& app) {
       ->check(CLI::IsMember({"qemu", "pyocd", "none"}));
   sub->add_option("--hil-top", o->hil_top, "Candidates of the final population measured on the board")
       ->check(CLI::Range(1, 1000));
+  sub->add_option("--hil-every", o->hil_every,
+                  "Also measure the top --hil-top on the board every N generations and refit the latency model "
+                  "(0: only the final population)")
+      ->check(CLI::Range(0, 100000));
   sub->add_option("--finetune-epochs", o->finetune_epochs, "Fine-tuning epochs of the winner (0: none)")
       ->check(CLI::Range(0, 10000));
   sub->add_option("--finetune-lr", o->finetune_lr, "Fine-tuning learning rate");
@@ -426,7 +478,7 @@ Command add_search_command(CLI::App& app) {
     so.seed = o->seed;
     so.predictor_screen = o->predictor_screen;
     so.evaluations = o->evaluations;
-    const json search_inputs = {{"checkpoint", fs::absolute(checkpoint).string()}, {"strategy", o->strategy},
+    json search_inputs = {{"checkpoint", fs::absolute(checkpoint).string()}, {"strategy", o->strategy},
                                 {"population", o->population}, {"parents", o->parents},
                                 {"mutation_count", o->mutation_count}, {"crossover_count", o->crossover_count},
                                 {"generations", o->generations}, {"mutation_prob", o->mutation_prob},
@@ -434,6 +486,7 @@ Command add_search_command(CLI::App& app) {
                                 {"seed", o->seed}, {"bn_batches", o->bn_batches}, {"bn_batch_size", o->bn_batch_size},
                                 {"val_images", o->val_images}, {"hil", o->hil}, {"hil_top", o->hil_top},
                                 {"budget", {budget.flash_bytes, budget.sram_bytes, budget.latency_ms}}};
+    if (o->hil_every > 0) search_inputs["hil_every"] = o->hil_every;  // absent: 0 (older runs)
     const fs::path sdir = dir / "search";
     if (!pipe.done("search", search_inputs)) {
       SubnetAccuracy accuracy(checkpoint, ao);
@@ -450,6 +503,49 @@ Command add_search_command(CLI::App& app) {
       };
       spdlog::info("search: {} on {} validation images per subnet (BN on {} training images)", o->strategy,
                    accuracy.val_images(), accuracy.bn_images());
+      so.hil_every = o->hil_every;
+      so.hil_top = o->hil_top;
+      if (o->hil_every > 0) {
+        // The board during the search: the top of every hil_every-th
+        // population, built with per-op profiling; every measurement so far
+        // refits the latency model the later generations are checked with.
+        so.on_board = [&](const SearchResult& r, int32_t g, const std::vector<int64_t>& ids) {
+          BoardFeedback fb;
+          std::vector<evaluator::OpSample> rows;
+          std::vector<double> totals;
+          for (const EvaluatedCandidate& e : r.history)
+            if (!e.board.is_null()) board_rows(e.board, static_cast<int32_t>(totals.size()), rows, totals);
+          for (int64_t id : ids) {
+            const EvaluatedCandidate& c = r.history[static_cast<size_t>(id)];
+            const fs::path bdir = sdir / "board" / ("gen" + std::to_string(g) + "-id" + std::to_string(id));
+            spdlog::info("board in the loop (generation {}): candidate {} ({} val top-1, {:.1f} ms predicted) on {}",
+                         g, id, fmt_pct(c.accuracy), c.cost.latency_ms, o->hil);
+            const BoardMeasurement m =
+                measure_on_board(c.arch, o->mcu, mcu, budget, o->hil, bdir, o->timeout_s, true);
+            json mj = measurement_to_json(m);
+            mj["predicted_latency_ms"] = c.cost.latency_ms;
+            if (!m.error.empty() || !m.fits) {
+              spdlog::warn("candidate {} dropped: {}", id,
+                           !m.error.empty() ? one_line(m.error, 200) : "its measurement breaks the budget");
+              fb.dropped.push_back(id);
+            } else {
+              spdlog::info("  measured {:.1f} ms, flash {}, SRAM {}", m.latency_ms, format_size(m.flash_bytes),
+                           format_size(m.sram_bytes));
+            }
+            board_rows(mj, static_cast<int32_t>(totals.size()), rows, totals);
+            fb.measured.emplace_back(id, std::move(mj));
+          }
+          if (!rows.empty()) {
+            const evaluator::LatencyFit fit = evaluator::fit_latency(rows, mcu.latency, totals);
+            fb.latency = fit.coefficients();
+            double worst = 0;
+            for (const evaluator::NetworkFit& n : fit.networks) worst = std::max(worst, std::abs(n.error_pct));
+            spdlog::info("latency model refitted on {} board measurements ({} ops): worst network error {:.1f}%",
+                         totals.size(), rows.size(), worst);
+          }
+          return fb;
+        };
+      }
       SupernetEvaluator evaluator(accuracy);
       SearchResult result = run_search(trained, mcu, budget, evaluator, so);
       if (!result.completed) {
@@ -623,7 +719,7 @@ Command add_search_command(CLI::App& app) {
                     {"test_top1_float", report.value("float_top1", json())},
                     {"test_top1_int8_board", report.value("int8_top1", json())},
                     {"test_dataset", test_dataset},
-                    {"evaluations", best.value("evaluations", json())},
+                    {"evaluations", best.contains("search") ? best["search"].value("evaluations", json()) : json()},
                     {"files", {{"best", "best.json"}, {"history", "history.jsonl"}, {"pareto", "pareto.json"},
                                {"plot", "pareto.svg"}, {"firmware", "deploy/firmware.elf"}}}};
     write_file_atomic((dir / "best.json").string(), out_best.dump(2) + "\n");

@@ -63,7 +63,7 @@ Command add_space_command(CLI::App& app) {
       std::cout << json.dump(2) << "\n";
     } else {
       std::cout << format_space_table(result);
-      std::printf("chosen: width %.1f, resolution %d (mean %.1f MFLOPs, %.0f%% of subnets fit)\n",
+      std::printf("chosen: width %g, resolution %d (mean %.1f MFLOPs, %.0f%% of subnets fit)\n",
                   best.width, best.resolution, best.mean_mflops, best.fit_fraction * 100);
     }
     spdlog::info("{} configurations x {} samples in {:.2f} s; wrote {} and {}", result.configs.size(),

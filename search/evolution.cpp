@@ -101,6 +101,9 @@ void check_options(const SearchOptions& o) {
   if (o.predictor_screen < 1) bad("predictor_screen must be at least 1 (1: off)");
   if (o.predictor_min_history < 2) bad("predictor_min_history must be at least 2");
   if (!(o.predictor_ridge >= 0)) bad("predictor_ridge must be >= 0");
+  if (o.hil_every < 0) bad("hil_every must be >= 0 (0: off)");
+  if (o.hil_top < 1) bad("hil_top must be at least 1");
+  if (o.hil_every > 0 && !o.on_board) bad("hil_every needs a board (on_board)");
 }
 
 // Hash of a genome's genes (FNV-1a over the 32-bit values).
@@ -151,8 +154,8 @@ class Search {
  public:
   Search(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
          AccuracyEvaluator& evaluator, const SearchOptions& options)
-      : o_(options), scope_(make_scope(space, options)), mcu_(mcu), budget_(budget),
-        evaluator_(evaluator) {
+      : o_(options), scope_(make_scope(space, options)), mcu_(mcu), base_latency_(mcu.latency),
+        budget_(budget), evaluator_(evaluator) {
     check_options(options);
     r_.strategy = o_.strategy;
     r_.space = space.name;
@@ -186,6 +189,7 @@ class Search {
       } else {
         evolve(stats);
       }
+      board_step(stats);
       finish_generation(stats);
       ++next_generation_;
       finalize();
@@ -302,8 +306,86 @@ class Search {
 
   void record(EvaluatedCandidate e) {
     inner_canonical_.push_back(scope_.to_inner(e.genome, "search"));
-    if (r_.best < 0 || e.accuracy > r_.history[static_cast<size_t>(r_.best)].accuracy) r_.best = e.id;
+    if (!e.dropped && (r_.best < 0 || e.accuracy > r_.history[static_cast<size_t>(r_.best)].accuracy))
+      r_.best = e.id;
     r_.history.push_back(std::move(e));
+  }
+
+  bool dropped(int64_t id) const { return r_.history[static_cast<size_t>(id)].dropped; }
+
+  // ---- the board in the loop ----
+
+  // After every hil_every-th generation: the best hil_top of the population
+  // not measured before go to the board; what breaks the budget leaves the
+  // population, and a refitted latency model checks every later draw.
+  void board_step(GenerationStats& stats) {
+    if (o_.hil_every <= 0 || stats.generation % o_.hil_every != 0) return;
+    std::vector<int64_t> ids;
+    for (const Member& m : current_population()) {
+      if (static_cast<int32_t>(ids.size()) >= o_.hil_top) break;
+      const EvaluatedCandidate& e = r_.history[static_cast<size_t>(m.id)];
+      if (e.board.is_null() && std::find(ids.begin(), ids.end(), m.id) == ids.end()) ids.push_back(m.id);
+    }
+    if (ids.empty()) return;
+    BoardFeedback fb = o_.on_board(r_, stats.generation, ids);
+    const auto asked = [&](int64_t id, const char* what) {
+      if (std::find(ids.begin(), ids.end(), id) == ids.end())
+        throw Error("search: the board answered for candidate " + std::to_string(id) + " (" + what +
+                    "), which it was not asked about");
+      return static_cast<size_t>(id);
+    };
+    for (auto& [id, m] : fb.measured) {
+      if (m.is_null()) throw Error("search: the board's measurement of candidate " + std::to_string(id) + " is empty");
+      r_.history[asked(id, "measured")].board = std::move(m);
+      ++stats.board_measured;
+    }
+    for (int64_t id : ids)
+      if (r_.history[static_cast<size_t>(id)].board.is_null())
+        throw Error("search: the board did not answer for candidate " + std::to_string(id));
+    for (int64_t id : fb.dropped) {
+      EvaluatedCandidate& e = r_.history[asked(id, "dropped")];
+      if (e.dropped) continue;
+      ++stats.board_dropped;
+      e.dropped = true;
+      e.drop_reason = "board";
+    }
+    std::vector<int64_t> refit_dropped;
+    if (fb.latency) {
+      r_.refits.push_back({stats.generation + 1, *fb.latency});
+      mcu_.latency = *fb.latency;
+      for (EvaluatedCandidate& e : r_.history) {
+        if (e.dropped || estimate_cost(e.arch, mcu_, budget_).fits) continue;
+        e.dropped = true;
+        e.drop_reason = "latency refit";
+        refit_dropped.push_back(e.id);
+      }
+      stats.refit_dropped = static_cast<int64_t>(refit_dropped.size());
+    }
+    board_log_.push_back({{"generation", stats.generation},
+                          {"ids", ids},
+                          {"dropped", fb.dropped},
+                          {"refit_dropped", refit_dropped}});
+    apply_drops();
+  }
+
+  // After candidates were dropped (or loaded as dropped): out of the
+  // population, and the best is the best of the rest.
+  void apply_drops() {
+    population_.erase(std::remove_if(population_.begin(), population_.end(),
+                                     [&](const Member& m) { return dropped(m.id); }),
+                      population_.end());
+    r_.best = -1;
+    for (const auto& e : r_.history)
+      if (!e.dropped && (r_.best < 0 || e.accuracy > accuracy(r_.best))) r_.best = e.id;
+  }
+
+  // The MCU with the latency model in effect for `generation`.
+  McuTarget mcu_at(int32_t generation) const {
+    McuTarget m = mcu_;
+    m.latency = base_latency_;
+    for (const LatencyRefit& f : r_.refits)
+      if (f.first_generation <= generation) m.latency = f.coeffs;
+    return m;
   }
 
   double accuracy(int64_t id) const { return r_.history[static_cast<size_t>(id)].accuracy; }
@@ -319,11 +401,15 @@ class Search {
     const std::vector<int64_t> ids = measure(children, stats);
     population_.clear();
     for (size_t i = 0; i < children.size(); ++i) population_.push_back({children[i].genome, ids[i]});
+    apply_drops();
   }
 
   void evolve(GenerationStats& stats) {
     Rng rng(derive_seed(o_.seed, static_cast<uint64_t>(stats.generation)));
     const std::vector<Member> parents = ranked(population_, o_.parents);
+    if (parents.empty())
+      throw Error("search: the board dropped every member of the population (" +
+                  budget_text(budget_, mcu_.name) + "); loosen the budget or recalibrate the MCU");
     const auto pick = [&]() -> const Member& {
       return parents[rng.uniform(static_cast<uint32_t>(parents.size()))];
     };
@@ -368,6 +454,7 @@ class Search {
     }
     population_ = parents;
     for (size_t i = 0; i < children.size(); ++i) population_.push_back({children[i].genome, ids[i]});
+    apply_drops();  // a child may repeat an architecture the board dropped
   }
 
   // Keeps the `keep` children with the highest predicted accuracy, in draw order.
@@ -445,7 +532,8 @@ class Search {
   std::vector<Member> current_population() const {
     if (o_.strategy == SearchStrategy::kEvolution) return ranked(population_, population_.size());
     std::vector<Member> all;
-    for (const auto& e : r_.history) all.push_back({Genome{}, e.id});
+    for (const auto& e : r_.history)
+      if (!e.dropped) all.push_back({Genome{}, e.id});
     return ranked(all, static_cast<size_t>(o_.population));
   }
 
@@ -480,6 +568,8 @@ class Search {
             {"predictor_ridge", o_.predictor_ridge},
             {"space", r_.space},
             {"genome_length", genome_length(scope_.inner)},
+            {"hil_every", o_.hil_every},
+            {"hil_top", o_.hil_every > 0 ? o_.hil_top : 0},
             {"mcu", r_.mcu},
             {"budget",
              {{"flash_bytes", budget_.flash_bytes},
@@ -507,7 +597,9 @@ class Search {
                        {"config", config()},
                        {"next_generation", next_generation_},
                        {"population", std::move(population)},
-                       {"generations", generations_to_json(r_)}};
+                       {"generations", generations_to_json(r_)},
+                       {"board", board_log()},
+                       {"latency_refits", latency_refits_to_json(r_.refits)}};
     std::string text = head.dump();
     text.pop_back();  // the closing brace: the history follows
     text += ",\"history\":[\n" + history_text_ + "\n]}\n";
@@ -535,6 +627,7 @@ class Search {
                       value.dump() + "); remove it to start afresh");
       }
       next_generation_ = root.at("next_generation").get<int32_t>();
+      if (root.contains("latency_refits")) r_.refits = latency_refits_from_json(root.at("latency_refits"), path);
       for (const json& h : root.at("history")) {
         EvaluatedCandidate e;
         e.id = static_cast<int64_t>(r_.history.size());
@@ -547,7 +640,7 @@ class Search {
         e.screened = h.at("screened").get<bool>();
         e.predicted_accuracy = json_double(h.at("predicted"));
         e.arch = decode(scope_.inner, inner);
-        e.cost = estimate_cost(e.arch, mcu_, budget_);
+        e.cost = estimate_cost(e.arch, mcu_at(e.generation), budget_);
         if (!e.cost.fits)
           throw Error(where + ": no longer fits the budget (has the cost model or the MCU "
                               "changed?); remove the checkpoint to start afresh");
@@ -575,8 +668,13 @@ class Search {
         g.mean_accuracy = s.at("mean_accuracy").get<double>();
         g.predictor_kendall = json_double(s.at("predictor_kendall"));
         g.predictor_spearman = json_double(s.at("predictor_spearman"));
+        g.board_measured = s.value("board_measured", int64_t{0});
+        g.board_dropped = s.value("board_dropped", int64_t{0});
+        g.refit_dropped = s.value("refit_dropped", int64_t{0});
         r_.generations.push_back(g);
       }
+      if (root.contains("board")) load_board(root.at("board"), path);
+      if (!r_.refits.empty()) mcu_.latency = r_.refits.back().coeffs;
     } catch (const json::exception& e) {
       throw Error(path + ": not a valid search checkpoint: " + e.what());
     }
@@ -587,9 +685,51 @@ class Search {
     r_.resumed = true;
   }
 
+  // The board's answers as the checkpoint keeps them: per board step the ids
+  // asked about, the ones dropped, and per id its measurement. (Kept apart
+  // from the history, whose serialised entries never change.)
+  json board_log() const {
+    json steps = json::array();
+    for (const json& step : board_log_) {
+      json m = json::object();
+      for (const json& id : step.at("ids")) m[id.dump()] = r_.history[id.get<size_t>()].board;
+      json s = step;
+      s["measured"] = std::move(m);
+      steps.push_back(std::move(s));
+    }
+    return steps;
+  }
+
+  void load_board(const json& steps, const std::string& path) {
+    for (const json& step : steps) {
+      const std::string where = path + ": board step of generation " + step.at("generation").dump();
+      for (const json& id : step.at("ids")) {
+        const int64_t i = id.get<int64_t>();
+        if (i < 0 || i >= static_cast<int64_t>(r_.history.size())) throw Error(where + ": candidate not in the history");
+        r_.history[static_cast<size_t>(i)].board = step.at("measured").at(id.dump());
+      }
+      for (const char* list : {"dropped", "refit_dropped"}) {
+        for (const json& id : step.at(list)) {
+          const int64_t i = id.get<int64_t>();
+          if (i < 0 || i >= static_cast<int64_t>(r_.history.size()))
+            throw Error(where + ": candidate not in the history");
+          EvaluatedCandidate& e = r_.history[static_cast<size_t>(i)];
+          if (e.dropped) continue;
+          e.dropped = true;
+          e.drop_reason = std::string(list) == "dropped" ? "board" : "latency refit";
+        }
+      }
+      board_log_.push_back({{"generation", step.at("generation")}, {"ids", step.at("ids")},
+                            {"dropped", step.at("dropped")}, {"refit_dropped", step.at("refit_dropped")}});
+    }
+    apply_drops();
+  }
+
   const SearchOptions& o_;
   Scope scope_;
-  const McuTarget& mcu_;
+  McuTarget mcu_;  // its latency model is refitted by the board in the loop
+  std::array<OpLatencyCoeffs, kNumOpKinds> base_latency_;  // the MCU's own
+  std::vector<json> board_log_;
   Budget budget_;
   AccuracyEvaluator& evaluator_;
   int64_t target_evaluations_ = 0;  // random search

@@ -23,6 +23,18 @@
 // cached by the canonical genome (inactive slots zeroed), i.e. by the decoded
 // architecture, so a candidate seen twice costs nothing.
 //
+// The board in the loop (hil_every = N > 0): after generations 0, N, 2N, ...
+// the best `hil_top` members of the population not measured before are
+// handed to `on_board`, which builds and runs them (the pipeline: deploy on
+// QEMU or a board with per-op profiling). A candidate whose measurement
+// breaks the budget is marked dropped: it leaves the population, can no
+// longer be the best or on a Pareto front, and is not measured again. The
+// latency coefficients the board's answer refits replace the MCU's for every
+// later draw and are recorded (SearchResult::refits) so that a resumed search
+// recomputes each candidate's cost with the model it was drawn under; every
+// measured candidate the refitted model says breaks the budget is dropped too
+// (drop_reason "latency refit"), so that no parent is outside the budget.
+//
 // Random search (strategy kRandom) draws fitting subnets uniformly over the
 // genome and measures exactly `evaluations` distinct architectures, in batches
 // of `population`, then `mutation_count + crossover_count`. Its default budget,
@@ -45,10 +57,13 @@
 // (bench/bench_search.cpp).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -89,6 +104,26 @@ SearchStrategy parse_strategy(const std::string& name);
 struct SearchResult;
 struct GenerationStats;
 
+// What the board said about candidates measured during the search (the
+// board in the loop every `hil_every` generations, see SearchOptions).
+struct BoardFeedback {
+  // One entry per id asked about: its measurement (any JSON; kept in the
+  // history as the candidate's "board").
+  std::vector<std::pair<int64_t, nlohmann::json>> measured;
+  // Ids whose measurement broke the budget (or failed): they leave the
+  // population, are never the best and are not measured again.
+  std::vector<int64_t> dropped;
+  // Latency coefficients refitted on the board's measurements so far; every
+  // later draw is checked with them. Absent: keep the current ones.
+  std::optional<std::array<OpLatencyCoeffs, kNumOpKinds>> latency;
+};
+
+// The latency model in effect from `first_generation` on.
+struct LatencyRefit {
+  int32_t first_generation = 0;
+  std::array<OpLatencyCoeffs, kNumOpKinds> coeffs{};
+};
+
 struct SearchOptions {
   SearchStrategy strategy = SearchStrategy::kEvolution;
   int32_t population = 100;     // initial population
@@ -112,6 +147,16 @@ struct SearchOptions {
   int32_t predictor_screen = 1;
   int32_t predictor_min_history = 50;
   double predictor_ridge = 1.0;
+  // The board in the loop: after every generation g with g % hil_every == 0
+  // (0: never), `on_board` gets the ids of the best `hil_top` architectures of
+  // the population not measured on the board before (best first) and answers
+  // with their measurements, the ones to drop and, optionally, a refitted
+  // latency model for the generations after g. Part of the checkpoint, so a
+  // resumed search repeats nothing and ends as an uninterrupted one.
+  int32_t hil_every = 0;
+  int32_t hil_top = 3;
+  std::function<BoardFeedback(const SearchResult&, int32_t generation, const std::vector<int64_t>& ids)>
+      on_board;
   // Written after every generation ("" for none); when it exists at the start
   // the search resumes from it, refusing one written with other options.
   std::string checkpoint_path;
@@ -130,6 +175,11 @@ struct EvaluatedCandidate {
   double accuracy = 0;
   bool screened = false;   // chosen by the predictor among more children
   double predicted_accuracy = std::numeric_limits<double>::quiet_NaN();  // when screened
+  nlohmann::json board;    // the board's measurement (null: not measured during the search)
+  // No longer a candidate: "board" (its measurement broke the budget) or
+  // "latency refit" (the refitted latency model says it breaks the budget).
+  bool dropped = false;
+  std::string drop_reason;
 };
 
 struct GenerationStats {
@@ -147,6 +197,9 @@ struct GenerationStats {
   // when the predictor did not run or fewer than two were measured.
   double predictor_kendall = std::numeric_limits<double>::quiet_NaN();
   double predictor_spearman = std::numeric_limits<double>::quiet_NaN();
+  int64_t board_measured = 0;  // candidates measured on the board after this generation
+  int64_t board_dropped = 0;   // of them, dropped
+  int64_t refit_dropped = 0;   // measured candidates the refitted latency model rules out
 };
 
 struct SearchResult {
@@ -160,7 +213,10 @@ struct SearchResult {
   std::vector<EvaluatedCandidate> history;  // every measured architecture
   std::vector<int64_t> population;          // ids of the final population, best first
   std::vector<GenerationStats> generations;
-  int64_t best = -1;        // id of the most accurate (the earliest on ties)
+  // Latency models refitted on the board (hil_every), in order; the MCU's
+  // own coefficients hold before the first.
+  std::vector<LatencyRefit> refits;
+  int64_t best = -1;        // id of the most accurate not dropped (the earliest on ties)
   int64_t evaluations = 0;  // == history.size()
   int64_t redraws = 0;
   int64_t cache_hits = 0;
@@ -196,6 +252,10 @@ nlohmann::json best_to_json(const SearchResult& result);
 nlohmann::json pareto_to_json(const SearchResult& result);
 nlohmann::json generations_to_json(const SearchResult& result);
 std::string pareto_svg(const SearchResult& result, CostAxis axis);
+// The refits as {"first_generation", "coefficients": {kind: [per_mac,
+// per_output, per_input, per_op, per_channel]}} and back (errors name `where`).
+nlohmann::json latency_refits_to_json(const std::vector<LatencyRefit>& refits);
+std::vector<LatencyRefit> latency_refits_from_json(const nlohmann::json& j, const std::string& where);
 // One row per generation: draws, redraws, evaluations, cache hits, best.
 std::string format_generations(const SearchResult& result);
 

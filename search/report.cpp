@@ -50,7 +50,8 @@ json search_summary(const SearchResult& r) {
           {"evaluations", r.evaluations},
           {"redraws", r.redraws},
           {"cache_hits", r.cache_hits},
-          {"completed", r.completed}};
+          {"completed", r.completed},
+          {"latency_refits", latency_refits_to_json(r.refits)}};
 }
 
 // render_svg_plot draws a line through each series and only a marker for a
@@ -65,9 +66,45 @@ void add_in_slot(std::vector<PlotSeries>& series, PlotSeries s, size_t slot) {
 
 }  // namespace
 
+json latency_refits_to_json(const std::vector<LatencyRefit>& refits) {
+  json out = json::array();
+  for (const LatencyRefit& f : refits) {
+    json kinds = json::object();
+    for (size_t k = 0; k < f.coeffs.size(); ++k) {
+      const OpLatencyCoeffs& c = f.coeffs[k];
+      kinds[op_kind_name(static_cast<OpKind>(k))] = {c.per_mac, c.per_output, c.per_input, c.per_op,
+                                                     c.per_channel};
+    }
+    out.push_back({{"first_generation", f.first_generation}, {"coefficients", std::move(kinds)}});
+  }
+  return out;
+}
+
+std::vector<LatencyRefit> latency_refits_from_json(const json& j, const std::string& where) {
+  std::vector<LatencyRefit> out;
+  if (!j.is_array()) throw Error(where + ": latency_refits is not a list");
+  for (const json& f : j) {
+    LatencyRefit r;
+    r.first_generation = f.at("first_generation").get<int32_t>();
+    if (!out.empty() && r.first_generation <= out.back().first_generation)
+      throw Error(where + ": latency_refits out of order");
+    const json& kinds = f.at("coefficients");
+    for (size_t k = 0; k < r.coeffs.size(); ++k) {
+      const std::vector<double> v = kinds.at(op_kind_name(static_cast<OpKind>(k))).get<std::vector<double>>();
+      if (v.size() != 5) throw Error(where + ": latency_refits: 5 coefficients per op kind expected");
+      for (double x : v)
+        if (!(x >= 0 && x <= 1e9)) throw Error(where + ": latency_refits: coefficient out of range");
+      r.coeffs[k] = {v[0], v[1], v[2], v[3], v[4]};
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
 std::vector<int64_t> pareto_front(const std::vector<EvaluatedCandidate>& history, CostAxis axis) {
-  std::vector<size_t> order(history.size());
-  std::iota(order.begin(), order.end(), size_t{0});
+  std::vector<size_t> order;  // dropped by the board: not candidates any more
+  for (size_t i = 0; i < history.size(); ++i)
+    if (!history[i].dropped) order.push_back(i);
   // Cheapest first; at equal cost the most accurate, then the earliest.
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     const double ca = cost_of(history[a], axis), cb = cost_of(history[b], axis);
@@ -86,14 +123,17 @@ std::vector<int64_t> pareto_front(const std::vector<EvaluatedCandidate>& history
 }
 
 json candidate_to_json(const EvaluatedCandidate& c) {
-  return {{"id", c.id},
-          {"generation", c.generation},
-          {"genome", c.genome.genes},
-          {"accuracy", c.accuracy},
-          {"screened", c.screened},
-          {"predicted_accuracy", c.screened ? number_or_null(c.predicted_accuracy) : json(nullptr)},
-          {"cost", cost_to_json(c.cost)},
-          {"arch", arch_to_json(c.arch)}};
+  json j = {{"id", c.id},
+            {"generation", c.generation},
+            {"genome", c.genome.genes},
+            {"accuracy", c.accuracy},
+            {"screened", c.screened},
+            {"predicted_accuracy", c.screened ? number_or_null(c.predicted_accuracy) : json(nullptr)},
+            {"cost", cost_to_json(c.cost)},
+            {"arch", arch_to_json(c.arch)}};
+  if (!c.board.is_null()) j["board"] = c.board;
+  if (c.dropped) j["dropped"] = c.drop_reason;
+  return j;
 }
 
 std::string history_jsonl(const SearchResult& r) {
@@ -134,7 +174,10 @@ json generations_to_json(const SearchResult& r) {
                    {"best_id", s.best_id},
                    {"mean_accuracy", s.mean_accuracy},
                    {"predictor_kendall", number_or_null(s.predictor_kendall)},
-                   {"predictor_spearman", number_or_null(s.predictor_spearman)}});
+                   {"predictor_spearman", number_or_null(s.predictor_spearman)},
+                   {"board_measured", s.board_measured},
+                   {"board_dropped", s.board_dropped},
+                   {"refit_dropped", s.refit_dropped}});
   }
   return out;
 }
@@ -200,19 +243,28 @@ std::string pareto_svg(const SearchResult& r, CostAxis axis) {
 }
 
 std::string format_generations(const SearchResult& r) {
+  // "board": measured on the board after the generation / dropped by the
+  // board / dropped by the refitted latency model (hil_every only).
+  bool board = false;
+  for (const auto& s : r.generations) board = board || s.board_measured > 0;
   std::string out;
-  char line[200];
-  std::snprintf(line, sizeof line, "%4s %10s %8s %6s %6s %9s %10s %10s %8s\n", "gen", "candidates",
-                "redraws", "evals", "hits", "dropped", "best", "mean", "kendall");
+  char line[240];
+  std::snprintf(line, sizeof line, "%4s %10s %8s %6s %6s %9s %10s %10s %8s%s\n", "gen", "candidates",
+                "redraws", "evals", "hits", "screened", "best", "mean", "kendall", board ? "    board m/d/r" : "");
   out += line;
   for (const auto& s : r.generations) {
     char kendall[16] = "-";
     if (std::isfinite(s.predictor_kendall)) std::snprintf(kendall, sizeof kendall, "%.3f", s.predictor_kendall);
-    std::snprintf(line, sizeof line, "%4d %10lld %8lld %6lld %6lld %9lld %10.5g %10.5g %8s\n",
+    char hil[48] = "";
+    if (board)
+      std::snprintf(hil, sizeof hil, " %15s",
+                    (std::to_string(s.board_measured) + "/" + std::to_string(s.board_dropped) + "/" +
+                     std::to_string(s.refit_dropped)).c_str());
+    std::snprintf(line, sizeof line, "%4d %10lld %8lld %6lld %6lld %9lld %10.5g %10.5g %8s%s\n",
                   s.generation, static_cast<long long>(s.candidates),
                   static_cast<long long>(s.redraws), static_cast<long long>(s.evaluations),
                   static_cast<long long>(s.cache_hits), static_cast<long long>(s.screened_out),
-                  s.best_accuracy, s.mean_accuracy, kendall);
+                  s.best_accuracy, s.mean_accuracy, kendall, hil);
     out += line;
   }
   return out;

@@ -19,8 +19,9 @@ namespace tinynas {
 namespace {
 
 std::string config_label(const SpaceConfigResult& c) {
+  // %g keeps 0.35 and 0.75 apart from 0.3 and 0.7 (and prints 0.5, not 0.50).
   char buf[64];
-  std::snprintf(buf, sizeof buf, "w%.1f-r%d", c.width, c.resolution);
+  std::snprintf(buf, sizeof buf, "w%g-r%d", c.width, c.resolution);
   return buf;
 }
 

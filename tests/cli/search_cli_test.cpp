@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -165,6 +166,45 @@ TEST_F(SearchCliTest, WholePipelineReproducibleAndResumable) {
   const RunResult changed = run(args("a", {"--generations", "3"}));
   EXPECT_EQ(changed.status, 1) << changed;
   EXPECT_TRUE(contains(changed.err, "search stage ran with generations 2, not 3")) << changed;
+
+  // The board every 2 generations (reusing the trained supernet): the top 2
+  // after generations 0 and 2 built with per-op profiling and run on QEMU,
+  // their measurements in the history, and the latency model refitted on
+  // them for the generations after.
+  const RunResult h = run(args("h", {"--supernet", "a/supernet/checkpoint.pt", "--hil-every", "2"}));
+  ASSERT_EQ(h.status, 0) << h;
+  EXPECT_TRUE(contains(h.err, "latency model refitted on")) << h;
+  const json hbest = read("h/search/best.json");
+  const json& refits = hbest["search"]["latency_refits"];
+  ASSERT_EQ(refits.size(), 2u) << hbest["search"].dump();
+  EXPECT_EQ(refits[0]["first_generation"], 1);
+  EXPECT_EQ(refits[1]["first_generation"], 3);
+  std::ifstream hh(dir_ / "h" / "history.jsonl");
+  int measured = 0, after_refit = 0;
+  for (std::string line; std::getline(hh, line);) {
+    const json c = json::parse(line);
+    if (!c.contains("board")) continue;
+    ++measured;
+    const json& m = c["board"];
+    ASSERT_TRUE(m.contains("latency_ms")) << line;
+    EXPECT_TRUE(m["bit_exact"].get<bool>()) << line;
+    EXPECT_TRUE(m["profiled"].get<bool>()) << line;
+    EXPECT_GT(m["ops"].size(), 5u) << line;
+    EXPECT_GT(m["latency_ms"].get<double>(), 0.0);
+    // Drawn under the refitted model (generation >= 1): its prediction is
+    // the board's latency within a few percent.
+    if (c["generation"].get<int>() >= 1) {
+      ++after_refit;
+      const double p = m["predicted_latency_ms"].get<double>(), b = m["latency_ms"].get<double>();
+      EXPECT_LT(std::abs(p - b) / b, 0.05) << line;
+    }
+  }
+  EXPECT_GE(measured, 2);
+  EXPECT_LE(measured, 4);
+  EXPECT_GE(after_refit, 1);  // the seeded run measures a child of generation 1 or 2
+  const json gens = read("h/search/generations.json");
+  EXPECT_GT(gens[0]["board_measured"].get<int>(), 0);
+  EXPECT_EQ(gens[1]["board_measured"].get<int>(), 0);
 
   // Bad input that needs a checkpoint: another space, another class count.
   RunResult r = run({"search", "--mcu", "f412", "--supernet", "a/supernet/checkpoint.pt", "--space", "mcunet-quick",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -463,6 +464,142 @@ TEST_F(SearchTest, WritesHistoryBestParetoAndPlots) {
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), static_cast<long>(r.generations.size() + 1));
 }
 
+// A board slower than the MCU's latency model: it measures every network at
+// kSlow x the model's prediction, drops what then breaks the latency budget,
+// and answers with the coefficients that say so (the model's, times kSlow).
+// The pipeline's real board (deploy on QEMU, refit by fit_latency) is
+// tested end to end in tests/cli/search_cli_test.cpp.
+class SlowBoard {
+ public:
+  static constexpr double kSlow = 1.5;
+  SlowBoard(const McuTarget& mcu, const Budget& budget) : mcu_(mcu), budget_(budget) {
+    slow_ = mcu.latency;
+    for (OpLatencyCoeffs& c : slow_) {
+      c.per_mac *= kSlow;
+      c.per_output *= kSlow;
+      c.per_input *= kSlow;
+      c.per_op *= kSlow;
+      c.per_channel *= kSlow;
+    }
+  }
+  BoardFeedback operator()(const SearchResult& r, int32_t generation, const std::vector<int64_t>& ids) {
+    steps.push_back(generation);
+    BoardFeedback fb;
+    for (int64_t id : ids) {
+      asked.push_back(id);
+      const double ms = kSlow * estimate_cost(r.history[static_cast<size_t>(id)].arch, mcu_, budget_).latency_ms;
+      fb.measured.emplace_back(id, nlohmann::json{{"latency_ms", ms}});
+      if (ms > budget_.latency_ms) fb.dropped.push_back(id);
+    }
+    fb.latency = slow_;
+    return fb;
+  }
+  McuTarget slow_mcu() const {
+    McuTarget m = mcu_;
+    m.latency = slow_;
+    return m;
+  }
+  std::vector<int32_t> steps;
+  std::vector<int64_t> asked;
+
+ private:
+  McuTarget mcu_;
+  Budget budget_;
+  std::array<OpLatencyCoeffs, kNumOpKinds> slow_;
+};
+
+TEST_F(SearchTest, BoardInTheLoopDropsWhatBreaksTheBudgetAndRefitsLatency) {
+  CountingEvaluator free_run;
+  const SearchResult unconstrained = run(small(), budget(), free_run);
+  const Budget b = budget(kFlash, kSram, 0.9 * unconstrained.history[unconstrained.best].cost.latency_ms);
+  SlowBoard board(*mcu_, b);
+  SearchOptions o = small(5);
+  o.hil_every = 3;
+  o.hil_top = 4;
+  o.on_board = std::ref(board);
+  CountingEvaluator e;
+  const SearchResult r = run(o, b, e);
+  ASSERT_TRUE(r.completed);
+
+  // After generations 0, 3 and 6 of 8, at most hil_top each, nobody twice.
+  EXPECT_EQ(board.steps, (std::vector<int32_t>{0, 3, 6}));
+  std::set<int64_t> asked(board.asked.begin(), board.asked.end());
+  EXPECT_EQ(asked.size(), board.asked.size());
+  EXPECT_LE(board.asked.size(), 12u);
+  // The model said they fit; the slow board drops some of the first top-k,
+  // and its refit the rest of the population that is too slow on it.
+  int64_t dropped = 0, refit_dropped = 0;
+  for (const auto& c : r.history) {
+    EXPECT_EQ(!c.board.is_null(), asked.count(c.id) == 1) << c.id;
+    if (!c.dropped) continue;
+    EXPECT_NE(r.best, c.id);
+    EXPECT_EQ(std::count(r.population.begin(), r.population.end(), c.id), 0);
+    if (c.drop_reason == "latency refit") {  // measured by the supernet only, too slow on the board's model
+      EXPECT_TRUE(c.board.is_null());
+      EXPECT_GT(estimate_cost(c.arch, board.slow_mcu(), b).latency_ms, b.latency_ms);
+      ++refit_dropped;
+      continue;
+    }
+    ASSERT_EQ(c.drop_reason, "board");
+    ++dropped;
+    EXPECT_GT(c.board.at("latency_ms").get<double>(), b.latency_ms);
+    for (CostAxis axis : {CostAxis::kMacs, CostAxis::kPeakSram}) {
+      const std::vector<int64_t> front = pareto_front(r.history, axis);
+      EXPECT_EQ(std::count(front.begin(), front.end(), c.id), 0);
+    }
+  }
+  EXPECT_GT(dropped, 0);
+  EXPECT_GT(refit_dropped, 0);
+  int64_t stats_dropped = 0, stats_refit_dropped = 0;
+  for (const auto& g : r.generations) {
+    stats_dropped += g.board_dropped;
+    stats_refit_dropped += g.refit_dropped;
+  }
+  EXPECT_EQ(stats_dropped, dropped);
+  EXPECT_EQ(stats_refit_dropped, refit_dropped);
+  // Every member of the final population fits on the board's model.
+  for (int64_t id : r.population)
+    EXPECT_LE(estimate_cost(r.history[static_cast<size_t>(id)].arch, board.slow_mcu(), b).latency_ms, b.latency_ms);
+
+  // From generation 1 on every draw is checked with the refitted model: its
+  // recorded latency is the slow board's, within the budget, so nothing
+  // measured after the refit is dropped.
+  ASSERT_EQ(r.refits.size(), 3u);
+  EXPECT_EQ(r.refits[0].first_generation, 1);
+  const McuTarget slow = board.slow_mcu();
+  for (const auto& c : r.history) {
+    if (c.generation == 0) continue;
+    EXPECT_NEAR(c.cost.latency_ms, estimate_cost(c.arch, slow, b).latency_ms, 1e-9) << c.id;
+    EXPECT_LE(c.cost.latency_ms, b.latency_ms) << c.id;
+    if (c.generation >= 1 && !c.board.is_null()) EXPECT_FALSE(c.dropped) << c.id;
+  }
+  // The outputs carry the measurements and the refits.
+  EXPECT_EQ(best_to_json(r).at("search").at("latency_refits").size(), 3u);
+  EXPECT_NE(history_jsonl(r).find("\"board\":{\"latency_ms\""), std::string::npos);
+
+  // Stopped after generation 4 and resumed: the same result, and the board
+  // is not asked again about what it measured before the stop.
+  const fs::path dir = temp_dir();
+  o.checkpoint_path = (dir / "checkpoint.json").string();
+  o.on_generation = [](const SearchResult&, const GenerationStats& s) { return s.generation < 4; };
+  SlowBoard first_board(*mcu_, b);
+  o.on_board = std::ref(first_board);
+  CountingEvaluator first_e;
+  EXPECT_FALSE(run(o, b, first_e).completed);
+  o.on_generation = nullptr;
+  SlowBoard rest_board(*mcu_, b);
+  o.on_board = std::ref(rest_board);
+  CountingEvaluator rest_e;
+  const SearchResult resumed = run(o, b, rest_e);
+  EXPECT_TRUE(resumed.resumed);
+  expect_identical(r, resumed);
+  EXPECT_EQ(latency_refits_to_json(resumed.refits), latency_refits_to_json(r.refits));
+  EXPECT_EQ(first_board.steps, (std::vector<int32_t>{0, 3}));
+  EXPECT_EQ(rest_board.steps, (std::vector<int32_t>{6}));
+  EXPECT_EQ(first_board.asked.size() + rest_board.asked.size(), board.asked.size());
+  fs::remove_all(dir);
+}
+
 TEST_F(SearchTest, BadOptionsAndBadEvaluatorsAreRefused) {
   CountingEvaluator e;
   auto msg = [&](auto change) {
@@ -476,6 +613,8 @@ TEST_F(SearchTest, BadOptionsAndBadEvaluatorsAreRefused) {
   EXPECT_NE(msg([](SearchOptions& o) { o.mutation_count = o.crossover_count = 0; }).find("at least 1"),
             std::string::npos);
   EXPECT_NE(msg([](SearchOptions& o) { o.predictor_screen = 0; }).find("predictor_screen"), std::string::npos);
+  EXPECT_NE(msg([](SearchOptions& o) { o.hil_every = 2; }).find("hil_every needs a board"), std::string::npos);
+  EXPECT_NE(msg([](SearchOptions& o) { o.hil_top = 0; }).find("hil_top"), std::string::npos);
   EXPECT_EQ(e.calls, 0);
 
   FunctionEvaluator nan_eval([](const ArchSpec&) { return std::nan(""); });
