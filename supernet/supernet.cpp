@@ -168,7 +168,85 @@ OpWeights fold(const ConvBnImpl& m, OpKind kind) {
   return out;
 }
 
+// ---- BN folded into the convs, for inference ----------------------------------
+
+// A conv whose BN is folded into its weight and a bias (eval mode only): one
+// pass over the output fewer than conv + BN, and the bias is fused into
+// oneDNN's conv. The depthwise kernel has no bias: it is added in place.
+struct FoldedConvImpl : torch::nn::Module {
+  explicit FoldedConvImpl(const ConvBnImpl& m) : act(m.act) {
+    torch::NoGradGuard no_grad;
+    const auto& o = m.conv->options;
+    stride = (*o.stride())[0];
+    padding = (*o.kernel_size())[0] / 2;
+    groups = o.groups();
+    depthwise = groups > 1 && groups == o.in_channels();
+    const at::Tensor scale = m.bn->weight / (m.bn->running_var + m.bn->options.eps()).sqrt();
+    weight = register_buffer("weight", (m.conv->weight * scale.view({-1, 1, 1, 1})).contiguous());
+    bias = register_buffer("bias", (m.bn->bias - m.bn->running_mean * scale).contiguous());
+    if (!depthwise) weight = weight.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  at::Tensor forward(at::Tensor x) {
+    x = to_channels_last(x);
+    at::Tensor y;
+    if (depthwise) {
+      y = depthwise_conv2d(x, weight, stride);
+      y.add_(bias.view({1, -1, 1, 1}));
+    } else {
+      y = at::conv2d(x, weight, bias, stride, padding, 1, groups);
+    }
+    return activate_(y, act);
+  }
+  Activation act;
+  int64_t stride = 1, padding = 0, groups = 1;
+  bool depthwise = false;
+  at::Tensor weight, bias;
+};
+TORCH_MODULE(FoldedConv);
+
+struct FoldedBlockImpl : torch::nn::Module {
+  at::Tensor forward(at::Tensor x) {
+    at::Tensor y = expand.is_empty() ? x : expand(x);
+    y = proj(dw(y));
+    return residual ? y.add_(x) : y;
+  }
+  FoldedConv expand{nullptr}, dw{nullptr}, proj{nullptr};
+  bool residual = false;
+};
+TORCH_MODULE(FoldedBlock);
+
 }  // namespace
+
+std::shared_ptr<torch::nn::SequentialImpl> fold_for_inference(const torch::nn::SequentialImpl& extracted) {
+  return guarded("fold_for_inference", [&] {
+    auto seq = std::make_shared<torch::nn::SequentialImpl>();
+    for (const auto& child : extracted.children()) {
+      if (auto* m = dynamic_cast<ConvBnImpl*>(child.get())) {
+        seq->push_back(FoldedConv(*m));
+      } else if (auto* b = dynamic_cast<BlockImpl*>(child.get())) {
+        FoldedBlock f;
+        if (!b->expand.is_empty()) f->expand = f->register_module("expand", FoldedConv(*b->expand));
+        f->dw = f->register_module("dw", FoldedConv(*b->dw));
+        f->proj = f->register_module("proj", FoldedConv(*b->proj));
+        f->residual = b->residual;
+        seq->push_back(f);
+      } else if (dynamic_cast<PoolImpl*>(child.get()) != nullptr) {
+        seq->push_back(Pool());
+      } else if (auto* fc = dynamic_cast<torch::nn::LinearImpl*>(child.get())) {
+        torch::NoGradGuard no_grad;
+        torch::nn::Linear copy(fc->weight.size(1), fc->weight.size(0));
+        copy->to(fc->weight.device());
+        copy->weight.copy_(fc->weight);
+        copy->bias.copy_(fc->bias);
+        seq->push_back(copy);
+      } else {
+        throw Error("supernet: fold_for_inference: '" + child->name() + "' is not a layer extract() makes");
+      }
+    }
+    seq->eval();
+    return seq;
+  });
+}
 
 void set_threads(int32_t threads) {
   int32_t n = threads;

@@ -139,6 +139,12 @@ std::vector<LayerShape> layer_shapes(const torch::nn::SequentialImpl& extracted)
 // fresh extract.
 std::vector<OpWeights> extracted_float_weights(const torch::nn::SequentialImpl& extracted, const ArchSpec& arch);
 
+// An inference-only copy of a module extract() made, with every BN folded
+// into its conv (weight x gamma / sqrt(var + eps), bias beta - mean x that):
+// in eval mode the same outputs within float rounding, one pass per layer
+// fewer. For scoring many subnets (evaluator/accuracy.h); not trainable.
+std::shared_ptr<torch::nn::SequentialImpl> fold_for_inference(const torch::nn::SequentialImpl& extracted);
+
 // Sets torch's intra-op threads (0: all hardware threads).
 void set_threads(int32_t threads);
 

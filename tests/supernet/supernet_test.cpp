@@ -105,6 +105,36 @@ TEST(Supernet, ExtractedModuleMatchesSupernetInEval) {
   }
 }
 
+// The accuracy evaluator's module: every BN folded into its conv gives the
+// supernet's eval-mode logits within float rounding, and the same
+// predictions; the fold copies, so the extracted module is unchanged.
+TEST(Supernet, BnFoldedModuleMatchesSupernetInEval) {
+  for (const int32_t fmix : {0, 64}) {
+    Supernet net(test_space(0.3, fmix), opts());
+    randomize(net);
+    torch::manual_seed(13);
+    for (ArchSpec arch : some_archs(net, 4, 5 + fmix)) {
+      for (const int32_t r : {48, 64}) {
+        arch.resolution = r;
+        net.set_active(arch);
+        torch::NoGradGuard no_grad;
+        const at::Tensor x = torch::randn({8, 3, r, r});
+        const at::Tensor a = net.forward(x);
+        auto extracted = net.extract(arch);
+        extracted->eval();
+        const auto folded = fold_for_inference(*extracted);
+        const at::Tensor b = folded->forward(x);
+        ASSERT_EQ(a.sizes(), b.sizes());
+        const float scale = a.abs().max().item<float>();
+        EXPECT_GT(scale, 1e-3f);
+        EXPECT_LT(max_abs_diff(a, b), 1e-4f * std::max(1.0f, scale)) << "fmix " << fmix << " resolution " << r;
+        EXPECT_TRUE(a.argmax(1).equal(b.argmax(1)));
+        EXPECT_LT(max_abs_diff(a, extracted->forward(x)), 1e-5f);
+      }
+    }
+  }
+}
+
 // In training mode BN normalises with the batch statistics of the active
 // channels only: the extracted module (its own BNs of exactly those channels)
 // computes the same.
