@@ -187,6 +187,23 @@ struct BoardMeasurement {
   std::vector<evaluator::OpSample> ops;  // per op, when built with profiling
 };
 
+// One inference's latency as the board measured it: the board's own figure
+// (cycles at its clock) where it gives one; on QEMU, which counts
+// instructions, one instruction per cycle at the MCU's clock, as
+// `tinynas calibrate` fits them.
+double board_latency_ms(std::optional<double> reported_ms, double per_inference, const McuTarget& mcu) {
+  return reported_ms.value_or(per_inference / static_cast<double>(mcu.clock_hz) * 1e3);
+}
+
+// The same from a deploy report.json (null when nothing ran).
+json board_latency_ms(const json& report, const McuTarget& mcu) {
+  std::optional<double> ms;
+  if (report.contains("latency_ms") && report["latency_ms"].is_number()) ms = report["latency_ms"].get<double>();
+  for (const char* unit : {"instructions", "cycles"})
+    if (report.contains(unit) && report[unit].is_number()) return board_latency_ms(ms, report[unit].get<double>(), mcu);
+  return ms ? json(*ms) : json();
+}
+
 BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_name, const McuTarget& mcu,
                                   const Budget& budget, const std::string& run, const fs::path& out,
                                   int32_t timeout_s, bool profile = false) {
@@ -211,9 +228,7 @@ BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_n
     if (r.board) {
       m.unit = r.board->unit;
       m.measured = r.board->per_inference;
-      // On QEMU one instruction stands for one cycle at the MCU's clock, as
-      // tinynas calibrate fits it.
-      m.latency_ms = r.board->latency_ms.value_or(m.measured / static_cast<double>(mcu.clock_hz) * 1e3);
+      m.latency_ms = board_latency_ms(r.board->latency_ms, m.measured, mcu);
       for (const deploy::OpProfile& op : r.board->ops) {
         evaluator::OpSample s;
         s.kind = op.kind;
@@ -709,10 +724,7 @@ Command add_search_command(CLI::App& app) {
                     {"measured", {{"flash_bytes", report.value("flash_bytes", json())},
                                   {"sram_bytes", report.value("sram_bytes", json())},
                                   {"arena_bytes", report.value("elf_arena_bytes", json())},
-                                  {"latency_ms", report.contains("instructions")
-                                                     ? json(report["instructions"].get<double>() /
-                                                            static_cast<double>(mcu.clock_hz) * 1e3)
-                                                     : report.value("latency_ms", json())},
+                                  {"latency_ms", board_latency_ms(report, mcu)},
                                   {"bit_exact", report.value("bit_exact", json())}}},
                     {"val_top1_search", winner_json.at("accuracy")},
                     {"val_top1_finetuned", ft.value("val_top1", json())},

@@ -75,8 +75,10 @@ struct DataLoader::Impl {
     TransformOptions t = opt.transform;
     t.height = out.height;
     t.width = out.width;
-    const int64_t begin = b * opt.batch_size;
-    const int64_t end = std::min<int64_t>(begin + opt.batch_size, static_cast<int64_t>(ord.size()));
+    const int64_t global_begin = b * opt.batch_size;
+    const int64_t len = std::min<int64_t>(opt.batch_size, static_cast<int64_t>(ord.size()) - global_begin);
+    const int64_t begin = global_begin + len * opt.shard / opt.num_shards;
+    const int64_t end = global_begin + len * (opt.shard + 1) / opt.num_shards;
     const size_t per_sample = static_cast<size_t>(out.channels) * static_cast<size_t>(out.height) *
                               static_cast<size_t>(out.width);
     out.images.resize(static_cast<size_t>(end - begin) * per_sample);
@@ -144,6 +146,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions opt
   if (options.workers < 0 || options.workers > 256)
     throw Error("data loader: workers " + std::to_string(options.workers) + " not in 0..256");
   if (options.prefetch < 1) throw Error("data loader: prefetch " + std::to_string(options.prefetch) + " < 1");
+  if (options.num_shards < 1 || options.shard < 0 || options.shard >= options.num_shards)
+    throw Error("data loader: shard " + std::to_string(options.shard) + " of " + std::to_string(options.num_shards));
   validate_transform(options.transform);
   for (const int32_t r : options.resolutions)
     if (r < 1 || r > 4096) throw Error("data loader: resolution " + std::to_string(r) + " not in 1..4096");

@@ -37,6 +37,13 @@ struct LoaderOptions {
   // by a stream seeded by (seed, epoch, batch): elastic resolution as OFA
   // trains it. Empty: transform.height x transform.width for every batch.
   std::vector<int32_t> resolutions;
+  // Data-parallel training: batch b holds this process's share of the global
+  // batch b, positions [begin + shard * len / num_shards, begin + (shard + 1)
+  // * len / num_shards) of it, with the transform each sample gets in the
+  // whole batch (its random stream depends on (seed, epoch, index) only), so
+  // the shards of all processes together are exactly the global batch.
+  int32_t shard = 0;
+  int32_t num_shards = 1;
 };
 
 struct Batch {

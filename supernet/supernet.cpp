@@ -1,5 +1,6 @@
 #include "supernet/supernet.h"
 #include "supernet/depthwise.h"
+#include "supernet/distributed.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -436,12 +437,40 @@ class SupernetImpl : public torch::nn::Module {
   at::Device device() const { return classifier_w_.device(); }
 
   double momentum_ = kBnMomentum;
+  ProcessGroup* sync_ = nullptr;  // synchronised BN in training mode when set
 
  private:
   at::Tensor bn(const at::Tensor& x, const BnParams& p, int64_t c) const {
+    if (sync_ != nullptr && is_training()) return synced_bn(x, p, c);
     return at::batch_norm(x, lead(p.w, 0, c), lead(p.b, 0, c), lead(p.mean, 0, c),
                           lead(p.var, 0, c), is_training(), momentum_, kBnEps,
                           /*cudnn_enabled=*/true);
+  }
+
+  // Batch norm over the global batch of all ranks (SyncBatchNorm): per
+  // channel the sum and the sum of squares of every rank's shard (accumulated
+  // in double), summed over the ranks in one differentiable all-reduce; the
+  // running statistics move as at::batch_norm moves them (unbiased variance).
+  at::Tensor synced_bn(const at::Tensor& x, const BnParams& p, int64_t c) const {
+    const double local = static_cast<double>(x.numel() / c);
+    const at::Tensor sum = x.sum({0, 2, 3}, false, at::kDouble);
+    const at::Tensor sq = (x * x).sum({0, 2, 3}, false, at::kDouble);
+    const at::Tensor count = torch::full({1}, local, torch::TensorOptions().dtype(at::kDouble));
+    const at::Tensor total = allreduce_sum_differentiable(at::cat({sum, sq, count}), *sync_);
+    const at::Tensor n = total.narrow(0, 2 * c, 1);
+    const at::Tensor mean = total.narrow(0, 0, c) / n;
+    const at::Tensor var = (total.narrow(0, c, c) / n - mean * mean).clamp_min(0);
+    {
+      torch::NoGradGuard no_grad;
+      const double count_all = n.item<double>();
+      at::Tensor rm = lead(p.mean, 0, c), rv = lead(p.var, 0, c);
+      rm.mul_(1 - momentum_).add_(mean.detach().to(rm.scalar_type()), momentum_);
+      rv.mul_(1 - momentum_).add_((var.detach() * (count_all / std::max(1.0, count_all - 1))).to(rv.scalar_type()),
+                                  momentum_);
+    }
+    const at::Tensor scale = (var + kBnEps).rsqrt().to(x.scalar_type()) * lead(p.w, 0, c);
+    const at::Tensor shift = lead(p.b, 0, c) - mean.to(x.scalar_type()) * scale;
+    return x * scale.view({1, -1, 1, 1}) + shift.view({1, -1, 1, 1});
   }
 
   ConvLayer make_conv(const std::string& name, int64_t out, int64_t in_per_group, int64_t k,
@@ -559,6 +588,8 @@ void Supernet::recalibrate_bn(const std::vector<datasets::Batch>& batches) {
     impl_->recalibrate_bn(tensors);
   });
 }
+
+void Supernet::set_sync_group(ProcessGroup* group) { impl_->sync_ = group; }
 
 std::shared_ptr<torch::nn::SequentialImpl> Supernet::extract(const ArchSpec& arch) const {
   return guarded("extract", [&] { return impl_->extract(arch); });

@@ -43,6 +43,8 @@ struct Batch;
 
 namespace tinynas::supernet {
 
+class ProcessGroup;  // supernet/distributed.h
+
 struct SupernetOptions {
   uint64_t seed = 0;    // weight initialisation (He normal, fan-out, as OFA)
   int32_t threads = 0;  // torch intra-op threads; 0: all hardware threads
@@ -93,6 +95,13 @@ class Supernet {
   torch::nn::Module& module();
   void train(bool on = true);
   void eval() { train(false); }
+
+  // Data-parallel training: in training mode every BN normalises with the
+  // statistics of the global batch, summed over the ranks of `group`
+  // (synchronised batch norm), so N ranks with a shard each compute what one
+  // process computes on the whole batch. nullptr (the default): the local
+  // batch, through at::batch_norm. The group must outlive the setting.
+  void set_sync_group(ProcessGroup* group);
 
   // Forward of the active subnet on an NCHW float batch; logits [N, classes].
   at::Tensor forward(const at::Tensor& images);

@@ -21,6 +21,7 @@
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
 #include "supernet/checkpoint.h"
+#include "supernet/distributed.h"
 #include "supernet/supernet.h"
 
 namespace tinynas::supernet {
@@ -337,6 +338,16 @@ class Run {
   double step_elastic(const at::Tensor& x, const at::Tensor& y, int32_t resolution_index);
   json evaluate_epoch();
   std::string path(const char* name) const { return (fs::path(dir_) / name).string(); }
+  // Rank 0 of a distributed run, or the only process: it writes the files.
+  bool lead() const { return !group_ || group_->rank() == 0; }
+  int32_t world() const { return group_ ? group_->world_size() : 1; }
+  // The loss scale of this rank's shard (its share of the global batch) and,
+  // after the step, the global mean loss and whether any rank must stop.
+  double shard_scale(int64_t local_images);
+  double finish_step(double scaled_loss);
+  bool any_rank(bool flag);  // true when `flag` is true on some rank
+  bool stop_requested() { return any_rank(hooks_.stop != nullptr && hooks_.stop->load()); }
+  int64_t step_images_ = 0;  // the global batch of the current step
 
   TrainConfig config_;
   std::string dir_;
@@ -346,6 +357,7 @@ class Run {
   SearchSpace space_;
   std::string dataset_abs_;
   TrainingData data_;
+  std::unique_ptr<ProcessGroup> group_;  // null: one process
   std::unique_ptr<Supernet> net_;
   std::unique_ptr<datasets::DataLoader> loader_;
   Sgd sgd_;
@@ -378,6 +390,22 @@ void Run::setup() {
   set_threads(config_.threads);
   device_ = torch::Device(config_.device == "cuda" ? torch::kCUDA : torch::kCPU);
 
+  // Data-parallel: one rank per process; the rendezvous (and the check that
+  // every rank runs the same configuration) before any long work.
+  group_ = ProcessGroup::from_environment();
+  if (group_) {
+    if (config_.batch_size % group_->world_size() != 0)
+      throw Error("distributed training: batch_size " + std::to_string(config_.batch_size) +
+                  " is not divisible by the world size " + std::to_string(group_->world_size()) +
+                  " (each rank takes an equal share of every batch)");
+    group_->check_same("the training configuration",
+                       std::hash<std::string>{}(to_json(config_).dump() + "\n" + dataset_abs_ + "\n" +
+                                                (resume_ ? "resume" : "start")));
+    if (group_->rank() != 0) spdlog::set_level(spdlog::level::warn);
+    spdlog::info("distributed training: {} ranks over {} (Gloo), this is rank {}", group_->world_size(),
+                 group_->address(), group_->rank());
+  }
+
   data_ = open_training_data(dataset_abs_, config_);
   space_ = resume_ ? ck->space : training_space(config_, data_.all->num_classes());
   if (resume_ && data_.all->num_classes() != space_.num_classes)
@@ -389,6 +417,10 @@ void Run::setup() {
                                              space_.resolutions.front());
   lo.drop_last = true;  // a batch of one breaks batch normalisation
   lo.resolutions = space_.resolutions;
+  if (group_) {
+    lo.shard = group_->rank();
+    lo.num_shards = group_->world_size();
+  }
   loader_ = std::make_unique<datasets::DataLoader>(data_.train, lo);
   steps_per_epoch_ = loader_->batches_per_epoch();
   if (steps_per_epoch_ < 1)
@@ -402,6 +434,7 @@ void Run::setup() {
   so.threads = config_.threads;
   net_ = std::make_unique<Supernet>(space_, so);
   guarded("supernet", [&] { net_->module().to(device_); });
+  if (group_) net_->set_sync_group(group_.get());
   sgd_ = make_sgd(net_->module().named_parameters(), config_.momentum, config_.nesterov, config_.weight_decay,
                   config_.bn_weight_decay);
 
@@ -419,6 +452,7 @@ void Run::setup() {
     });
     pos_ = ck->position;
     history_ = ck->history;
+    if (group_) group_->check_same("the checkpoint's weights", std::hash<std::string>{}(weights_digest(*net_)));
     if (!pos_.finished && (pos_.step != pos_.epoch * steps_per_epoch_ + pos_.batch || pos_.batch > steps_per_epoch_))
       throw Error(checkpoint_path(dir_) + ": position (step " + std::to_string(pos_.step) + ", epoch " +
                   std::to_string(pos_.epoch) + ", batch " + std::to_string(pos_.batch) +
@@ -430,6 +464,7 @@ void Run::setup() {
 }
 
 void Run::save(bool quiet) {
+  if (!lead()) return;
   Checkpoint c;
   c.config = to_json(config_);
   c.space = space_;
@@ -446,17 +481,48 @@ void Run::save(bool quiet) {
 }
 
 void Run::write_log() {
+  if (!lead()) return;
   std::string text;
   for (const auto& r : history_) text += r.dump() + "\n";
   write_file_atomic(path(kLogName), text);
 }
 
+double Run::shard_scale(int64_t local_images) {
+  step_images_ = local_images;
+  if (!group_) return 1;
+  at::Tensor n = torch::full({1}, static_cast<double>(local_images), torch::TensorOptions().dtype(torch::kDouble));
+  group_->allreduce_sum(n);
+  step_images_ = std::llround(n.item<double>());
+  return static_cast<double>(local_images) / n.item<double>();
+}
+
+// Gradients summed over the ranks (bucketed), and the global batch's loss.
+double Run::finish_step(double scaled_loss) {
+  if (!group_) return scaled_loss;
+  group_->allreduce_gradients(sgd_.params);
+  at::Tensor v = torch::full({1}, scaled_loss, torch::TensorOptions().dtype(torch::kDouble));
+  group_->allreduce_sum(v);
+  return v.item<double>();
+}
+
+bool Run::any_rank(bool flag) {
+  if (!group_) return flag;
+  at::Tensor v = torch::full({1}, flag ? 1.0 : 0.0);
+  group_->allreduce_sum(v);
+  return v.item<float>() > 0;
+}
+
+// With several ranks each loss is its shard's mean times the shard's share of
+// the global batch, and the gradients are summed over the ranks: the global
+// batch's mean gradient. One process: scale 1, exactly as before.
 double Run::step_largest(const at::Tensor& x, const at::Tensor& y, const ArchSpec& arch) {
+  const double scale = shard_scale(x.size(0));
   net_->train();
   sgd_.zero_grad();
   net_->set_active(arch);
-  const at::Tensor loss = torch::nn::functional::cross_entropy(
+  at::Tensor loss = torch::nn::functional::cross_entropy(
       net_->forward(x), y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config_.label_smoothing));
+  if (group_) loss = loss * scale;
   loss.backward();
   return loss.item<double>();
 }
@@ -469,6 +535,7 @@ double Run::step_elastic(const at::Tensor& x, const at::Tensor& y, int32_t ri) {
     sample_arch(space_, 0, ri, rng, a);
     archs.push_back(std::move(a));
   }
+  const double scale = shard_scale(x.size(0));
   net_->train();
   sgd_.zero_grad();
   at::Tensor soft;  // the largest's predictions, the others' targets with distill
@@ -484,6 +551,7 @@ double Run::step_elastic(const at::Tensor& x, const at::Tensor& y, int32_t ri) {
       loss = torch::nn::functional::cross_entropy(logits, y, ce);
       if (i == 0 && config_.distill) soft = torch::softmax(logits.detach(), 1);
     }
+    if (group_) loss = loss * scale;
     loss.backward();
     total += loss.item<double>();
   }
@@ -566,13 +634,13 @@ TrainResult Run::go() {
                 "); continue it with --resume, or start over with --force");
   }
   setup();
-  if (!resume_ && has_run) {
+  if (!resume_ && has_run && lead()) {
     for (const char* f : {kCheckpointName, kLogName, kSummaryName}) fs::remove(path(f));
     spdlog::info("--force: removed the previous run's files in {}", dir_);
   }
   // Temporary files of a process killed while writing (write_file_atomic's
   // ".NAME.tmp-PID-N" beside NAME).
-  if (std::error_code ec; fs::is_directory(dir_, ec)) {
+  if (std::error_code ec; lead() && fs::is_directory(dir_, ec)) {
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
       const std::string name = entry.path().filename().string();
       for (const char* f : {kCheckpointName, kLogName, kSummaryName})
@@ -595,7 +663,7 @@ TrainResult Run::go() {
       result.finished = true;
       result.steps = pos_.step;
       result.summary = summary();
-      write_file_atomic(path(kSummaryName), result.summary.dump(2) + "\n");
+      if (lead()) write_file_atomic(path(kSummaryName), result.summary.dump(2) + "\n");
       return result;
     }
     spdlog::info("resuming at step {} of {} (epoch {}, batch {})", pos_.step, total_steps_, pos_.epoch + 1,
@@ -620,7 +688,7 @@ TrainResult Run::go() {
                               (elastic ? " elastic" : " largest");
     loader_->start_epoch(pos_.epoch, pos_.batch);
     {
-      ProgressBar bar(label, steps_per_epoch_ - pos_.batch, hooks_.progress);
+      ProgressBar bar(label, steps_per_epoch_ - pos_.batch, hooks_.progress && lead());
       while (true) {
         auto batch = loader_->next();
         if (!batch) break;
@@ -629,7 +697,8 @@ TrainResult Run::go() {
           const at::Tensor x = images_of(*batch, device_);
           const at::Tensor y = labels_of(*batch, device_);
           const int32_t ri = resolution_index(space_, batch->height);
-          const double l = elastic ? step_elastic(x, y, ri) : step_largest(x, y, largest_arch(space_, 0, ri));
+          const double l =
+              finish_step(elastic ? step_elastic(x, y, ri) : step_largest(x, y, largest_arch(space_, 0, ri)));
           last_lr_ = cosine_lr(config_.lr, pos_.step, warmup_steps_, total_steps_);
           sgd_.step(last_lr_);
           return l;
@@ -640,11 +709,11 @@ TrainResult Run::go() {
                       " (lower lr?)");
         ++pos_.step;
         ++pos_.batch;
-        pos_.epoch_loss_sum += loss * static_cast<double>(batch->size);
-        pos_.epoch_images += batch->size;
+        pos_.epoch_loss_sum += loss * static_cast<double>(step_images_);
+        pos_.epoch_images += step_images_;
         pos_.epoch_seconds += dt;
         run_seconds += dt;
-        run_images += batch->size;
+        run_images += step_images_;
         ++result.steps_this_run;
         char status[96];
         std::snprintf(status, sizeof status, "loss %.4f %.0f img/s", pos_.epoch_loss_sum / static_cast<double>(pos_.epoch_images),
@@ -652,7 +721,7 @@ TrainResult Run::go() {
         bar.set_status(status);
         bar.tick();
         if (hooks_.after_step) hooks_.after_step(pos_.step);
-        if (hooks_.stop != nullptr && hooks_.stop->load()) {
+        if (stop_requested()) {  // every rank stops after the same step
           bar.finish();
           save(true);
           spdlog::info("stopped after step {} of {}; checkpoint written: {}", pos_.step, total_steps_,
@@ -676,8 +745,16 @@ TrainResult Run::go() {
     rec["images"] = pos_.epoch_images;
     rec["seconds"] = pos_.epoch_seconds;
     rec["images_per_second"] = pos_.epoch_seconds > 0 ? static_cast<double>(pos_.epoch_images) / pos_.epoch_seconds : 0.0;
+    rec["world_size"] = world();
     const auto te = Clock::now();
-    const json val = guarded("validation", [&] { return evaluate_epoch(); });
+    // Rank 0 validates (on its own: no synchronised BN while it
+    // recalibrates); the others wait for it at their next collective.
+    json val = json::object();
+    if (lead()) {
+      net_->set_sync_group(nullptr);
+      val = guarded("validation", [&] { return evaluate_epoch(); });
+      net_->set_sync_group(group_.get());
+    }
     rec.update(val);
     rec["eval_seconds"] = std::chrono::duration<double>(Clock::now() - te).count();
     if (config_.skip_bad) {
@@ -711,7 +788,7 @@ TrainResult Run::go() {
     spdlog::info("epoch {}/{} ({}): loss {:.4f}, lr {:.4g}, {:.0f} img/s{}", pos_.epoch, epochs,
                  rec["phase"].get<std::string>(), rec["loss"].get<double>(), rec["lr"].get<double>(),
                  rec["images_per_second"].get<double>(), val_text);
-    if (hooks_.stop != nullptr && hooks_.stop->load() && pos_.epoch < epochs) {
+    if (stop_requested() && pos_.epoch < epochs) {
       spdlog::info("stopped after step {} of {}; checkpoint written: {}", pos_.step, total_steps_, path(kCheckpointName));
       result.interrupted = true;
       result.steps = pos_.step;
@@ -723,7 +800,7 @@ TrainResult Run::go() {
   result.steps = pos_.step;
   result.images_per_second = run_seconds > 0 ? static_cast<double>(run_images) / run_seconds : 0;
   result.summary = summary();
-  write_file_atomic(path(kSummaryName), result.summary.dump(2) + "\n");
+  if (lead()) write_file_atomic(path(kSummaryName), result.summary.dump(2) + "\n");
   return result;
 }
 

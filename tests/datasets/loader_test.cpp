@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "tests/datasets/test_data.h"
@@ -54,6 +55,44 @@ TEST(Loader, BatchesAreTheSameWhateverTheWorkers) {
     expect_same(a, epoch(three, e));
     expect_same(a, epoch(none, e));
   }
+}
+
+// Data-parallel shards: together, in shard order, exactly the global batch
+// (images bit for bit, the last smaller batch split as evenly as it goes).
+TEST(Loader, ShardsTogetherAreTheGlobalBatch) {
+  const auto ds = small();
+  for (const int32_t n : {2, 3}) {
+    LoaderOptions o = options(1);
+    o.resolutions = {12, 16};
+    DataLoader whole(ds, o);
+    std::vector<std::vector<Batch>> parts;
+    for (int32_t k = 0; k < n; ++k) {
+      LoaderOptions so = o;
+      so.shard = k;
+      so.num_shards = n;
+      DataLoader shard(ds, so);
+      parts.push_back(epoch(shard, 1));
+    }
+    const auto all = epoch(whole, 1);
+    for (size_t b = 0; b < all.size(); ++b) {
+      Batch joined;
+      for (int32_t k = 0; k < n; ++k) {
+        const Batch& p = parts[static_cast<size_t>(k)].at(b);
+        EXPECT_EQ(p.height, all[b].height);
+        EXPECT_LE(std::abs(p.size - all[b].size / n), 1);
+        joined.indices.insert(joined.indices.end(), p.indices.begin(), p.indices.end());
+        joined.labels.insert(joined.labels.end(), p.labels.begin(), p.labels.end());
+        joined.images.insert(joined.images.end(), p.images.begin(), p.images.end());
+      }
+      EXPECT_EQ(joined.indices, all[b].indices) << n << " shards, batch " << b;
+      EXPECT_EQ(joined.labels, all[b].labels);
+      EXPECT_EQ(joined.images, all[b].images);
+    }
+  }
+  LoaderOptions bad = options(1);
+  bad.shard = 2;
+  bad.num_shards = 2;
+  EXPECT_NE(error_of([&] { DataLoader l(ds, bad); }).find("shard 2 of 2"), std::string::npos);
 }
 
 TEST(Loader, LayoutLabelsAndOrder) {
