@@ -5,10 +5,14 @@
 // without sbatch fails in one line and writes nothing.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/cli/cli_process.h"
@@ -84,6 +88,24 @@ TEST_F(ShardedSpaceCliTest, MergeNamesMissingShardsAndTheDifferingOption) {
   const RunResult count = run(args(out, {"--merge", "--shards", "2"}));
   EXPECT_NE(count.status, 0) << count;
   EXPECT_TRUE(contains(count.err, "there are shards of a run of --shards 4")) << count;
+}
+
+// What Slurm does on preemption or at the time limit: SIGTERM. The shard
+// leaves no file (its whole file is the checkpoint) and a rerun computes it.
+TEST_F(ShardedSpaceCliTest, ASignalledShardLeavesNothing) {
+  const fs::path out = dir_ / "o";
+  std::vector<std::string> a = args(out, {"--shard", "0/4"});
+  a[8] = "200000";  // --samples: tens of seconds of work
+  Process shard(a, dir_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(shard.running());
+  ::kill(shard.pid(), SIGTERM);
+  const RunResult r = shard.wait();
+  EXPECT_EQ(r.status, 128 + SIGTERM) << r;
+  EXPECT_FALSE(fs::exists(out / "shards")) << "a killed shard writes nothing";
+  const RunResult rerun = run(args(out, {"--shard", "0/4"}));
+  EXPECT_EQ(rerun.status, 0) << rerun;
+  EXPECT_TRUE(fs::exists(out / "shards" / "shard-0-of-4.json"));
 }
 
 TEST_F(ShardedSpaceCliTest, RejectsBadShardsAndCombinations) {
