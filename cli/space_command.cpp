@@ -1,28 +1,433 @@
 // tinynas space: choose the width and resolution for an MCU budget.
+//
+// One process (the default), or sharded over processes and merged:
+//   --shard I/N   computes shard I of N into DIR/shards/shard-I-of-N.json;
+//   --merge       publishes DIR (space.json, space_cdf.svg) from the N shards,
+//                 exactly what one process writes;
+//   --slurm       writes DIR/slurm/space-array.sbatch (a job array of the N
+//                 shards) and space-merge.sbatch (after all of them succeed)
+//                 and submits them; --dry-run prints them instead.
+// A shard, the merge and a single run take the same options, so the merge
+// can check that every shard was computed from them.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/io.h"
 #include "core/output_dir.h"
 #include "core/size.h"
 #include "space_optimizer/space_optimizer.h"
 
 namespace tinynas::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Where the sharded run keeps its parts inside DIR.
+constexpr const char* kShardFolder = "shards";
+constexpr const char* kSlurmFolder = "slurm";
+
+struct SlurmFlags {
+  std::string partition, account, time;
+  int32_t cpus = 1;
+};
+
+struct Options {
+  std::string mcu, out, space = "mcunet";
+  BudgetFlags budget;
+  int64_t samples = 1000;
+  uint64_t seed = 0;
+  int32_t classes = 0;
+  double min_fit = 0;
+  bool json = false;
+  std::string shard;  // "I/N"
+  int32_t shards = 4;
+  bool merge = false, slurm = false, dry_run = false;
+  SlurmFlags slurm_flags;
+};
+
+// Options that say how to run, not what to compute: a shard or the merge
+// submitted by --slurm gets all the others.
+const std::set<std::string> kSchedulingOptions = {
+    "help", "out", "json", "shard", "shards", "merge", "slurm", "dry-run",
+    "slurm-partition", "slurm-account", "slurm-time", "slurm-cpus"};
+
+// The inputs every mode needs, loaded from the options (cheap).
+struct Inputs {
+  McuTarget mcu;
+  Budget budget;
+  SearchSpace space;
+  SpaceOptimizerOptions opt;
+};
+
+Inputs load_inputs(const Options& o) {
+  Inputs in;
+  in.mcu = load_mcu(o.mcu);
+  in.budget = resolve_budget(in.mcu, o.budget);
+  in.space = load_search_space(o.space);
+  if (o.classes > 0) in.space.num_classes = o.classes;
+  in.opt.samples = o.samples;
+  in.opt.seed = o.seed;
+  in.opt.min_fit_fraction = o.min_fit;
+  return in;
+}
+
+SpaceShard parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  auto number = [](const std::string& s, int32_t& v) {
+    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    v = std::stoi(s);
+    return true;
+  };
+  SpaceShard shard;
+  if (slash == std::string::npos || !number(text.substr(0, slash), shard.index) ||
+      !number(text.substr(slash + 1), shard.count) || shard.count < 1 || shard.index >= shard.count)
+    throw Error("--shard: expected I/N with 0 <= I < N, like 2/4, not '" + shorten(text) + "'");
+  return shard;
+}
+
+// Prints the table (or space.json) of a finished run.
+void report(const SpaceOptimizerResult& result, const nlohmann::json& json, bool as_json) {
+  const auto& best = result.configs[static_cast<size_t>(result.chosen)];
+  if (as_json) {
+    std::cout << json.dump(2) << "\n";
+  } else {
+    std::cout << format_space_table(result);
+    std::printf("chosen: width %g, resolution %d (mean %.1f MFLOPs, %.0f%% of subnets fit)\n", best.width,
+                best.resolution, best.mean_mflops, best.fit_fraction * 100);
+  }
+}
+
+int run_single(const Options& o) {
+  // A bad --out is refused before any work; the folder is published whole.
+  StagedOutput out(o.out, "--out", "space");
+  const Inputs in = load_inputs(o);
+  spdlog::info("space '{}' on {}: {} widths x {} resolutions x {} samples, budget flash {} SRAM {}",
+               in.space.name, in.mcu.name, in.space.widths.size(), in.space.resolutions.size(), o.samples,
+               format_size(in.budget.flash_bytes), format_size(in.budget.sram_bytes));
+  const SpaceOptimizerResult result = optimize_space(in.space, in.mcu, in.budget, in.opt);
+  const auto json = space_result_to_json(result);
+  // Both files appear together or not at all: an error or a kill leaves
+  // the previous output (or none) in place.
+  out.write("space.json", json.dump(2) + "\n");
+  out.write("space_cdf.svg", space_cdf_svg(result));
+  out.commit();
+  report(result, json, o.json);
+  spdlog::info("{} configurations x {} samples in {:.2f} s; wrote {} and {}", result.configs.size(),
+               result.samples, result.seconds, (out.target() / "space.json").string(),
+               (out.target() / "space_cdf.svg").string());
+  return kExitOk;
+}
+
+// DIR as a folder that several shard processes fill one file at a time: when
+// it is absent (or empty) it appears at once with its marker (a staging
+// folder renamed onto it; the rename fails harmlessly when another shard
+// was first), so that a concurrent shard never sees it unmarked.
+void make_shared_output(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir / kOutputMarker, ec)) return;
+  fs::create_directories(dir.parent_path(), ec);
+  const fs::path staging =
+      dir.parent_path() / ("." + dir.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(staging, ec);
+  write_file_atomic((staging / kOutputMarker).string(),
+                    nlohmann::json{{"command", "space"}, {"files", nlohmann::json::array()}}.dump(2) + "\n");
+  fs::rename(staging, dir, ec);
+  std::error_code ignored;
+  fs::remove_all(staging, ignored);
+  if (!fs::exists(dir / kOutputMarker, ignored))
+    throw Error(dir.string() + ": cannot create the run folder" + (ec ? ": " + ec.message() : ""));
+}
+
+int run_shard(const Options& o) {
+  const SpaceShard shard = parse_shard(o.shard);
+  const fs::path dir = check_output_dir(o.out, "--out");
+  const Inputs in = load_inputs(o);
+  const SpaceShardResult result = optimize_space_shard(in.space, in.mcu, in.budget, in.opt, shard);
+  // A kill before this point leaves no file: the shard is its own
+  // checkpoint, and a rerun (Slurm's requeue) computes it again whole.
+  make_shared_output(dir);
+  const fs::path file = dir / kShardFolder / space_shard_file_name(shard);
+  write_file_atomic(file.string(), space_shard_to_json(result).dump() + "\n");
+  spdlog::info("shard {} of {}: {} of {} configurations x {} samples; wrote {}", shard.index, shard.count,
+               result.configs.size(), in.space.widths.size() * in.space.resolutions.size(), o.samples,
+               file.string());
+  return kExitOk;
+}
+
+// Hard links of the files under from/relative in to/relative (a copy where
+// the file system has no hard links): files still being written (a Slurm
+// job's log) keep being written into the new folder.
+void carry_over(const fs::path& from, const fs::path& to, const std::string& relative) {
+  std::error_code ec;
+  if (!fs::is_directory(from / relative, ec)) return;
+  for (auto it = fs::recursive_directory_iterator(from / relative, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const fs::path dest = to / fs::relative(it->path(), from);
+    if (it->is_directory()) {
+      fs::create_directories(dest, ec);
+    } else if (it->is_regular_file()) {
+      fs::create_directories(dest.parent_path(), ec);
+      std::error_code link_ec;
+      fs::create_hard_link(it->path(), dest, link_ec);
+      if (link_ec) fs::copy_file(it->path(), dest, fs::copy_options::overwrite_existing, ec);
+    }
+    if (ec) throw Error(dest.string() + ": cannot write: " + ec.message());
+  }
+}
+
+int run_merge(const Options& o) {
+  StagedOutput out(o.out, "--out", "space");
+  const Inputs in = load_inputs(o);
+  const fs::path shard_dir = out.target() / kShardFolder;
+  std::vector<SpaceShardResult> shards;
+  std::string missing, missing_indices;
+  for (int32_t i = 0; i < o.shards; ++i) {
+    const SpaceShard shard{i, o.shards};
+    const fs::path file = shard_dir / space_shard_file_name(shard);
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+      missing += (missing.empty() ? "" : ", ") + space_shard_file_name(shard);
+      missing_indices += (missing_indices.empty() ? "" : ",") + std::to_string(i);
+      continue;
+    }
+    const std::string where = file.string();
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file(where));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(where + ": not JSON: " + e.what());
+    }
+    shards.push_back(space_shard_from_json(j, where));
+  }
+  if (!missing.empty()) {
+    std::string hint = "rerun them alone (tinynas space <the same options> --shard I/" +
+                       std::to_string(o.shards) + " --out DIR for I in " + missing_indices;
+    if (fs::exists(out.target() / kSlurmFolder / "space-array.sbatch"))
+      hint += ", or sbatch --array=" + missing_indices + " " +
+              (out.target() / kSlurmFolder / "space-array.sbatch").string();
+    hint += "), then merge again";
+    // Shards of another count (a run with --shards 8 merged without it).
+    std::error_code ec;
+    std::set<std::string> other_counts;
+    for (const auto& entry : fs::directory_iterator(shard_dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      const auto of = name.rfind("-of-");
+      if (name.rfind("shard-", 0) == 0 && of != std::string::npos && name.ends_with(".json"))
+        other_counts.insert(name.substr(of + 4, name.size() - of - 9));
+    }
+    other_counts.erase(std::to_string(o.shards));
+    for (const std::string& n : other_counts) hint += "; there are shards of a run of --shards " + n;
+    throw Error(shard_dir.string() + ": missing " + missing + " of " + std::to_string(o.shards) + " shards: " +
+                hint);
+  }
+  SpaceOptimizerResult result;
+  try {
+    result = merge_space_shards(in.space, in.mcu, in.budget, in.opt, shards, o.shards);
+  } catch (const Error& e) {
+    throw Error(shard_dir.string() + ": " + e.what() + " (the merge takes the options the shards ran with)");
+  }
+  const auto json = space_result_to_json(result);
+  out.write("space.json", json.dump(2) + "\n");
+  out.write("space_cdf.svg", space_cdf_svg(result));
+  carry_over(out.target(), out.dir(), kShardFolder);
+  carry_over(out.target(), out.dir(), kSlurmFolder);
+  out.commit();
+  report(result, json, o.json);
+  spdlog::info("merged {} shards: {} configurations x {} samples; wrote {}", o.shards, result.configs.size(),
+               result.samples, (out.target() / "space.json").string());
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------- Slurm
+
+std::string sh_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The absolute path of an executable named `name` on PATH, or "".
+std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    const size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string dir = dirs.substr(start, end - start);
+    if (!dir.empty()) {
+      const fs::path candidate = fs::path(dir) / name;
+      if (::access(candidate.c_str(), X_OK) == 0) return fs::absolute(candidate).string();
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+// The command line of a shard or the merge: this binary by absolute path,
+// `space`, every option given (on the command line or in --config) except
+// the scheduling ones, and the absolute --out.
+std::string job_command(const CLI::App& sub, const fs::path& target) {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("cannot find the tinynas binary (/proc/self/exe): " + ec.message());
+  std::string cmd = sh_quote(self.string()) + " space";
+  for (const CLI::Option* opt : sub.get_options()) {
+    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+    const std::string& name = opt->get_lnames()[0];
+    if (kSchedulingOptions.count(name) != 0) continue;
+    for (const std::string& value : opt->results()) cmd += " --" + name + " " + sh_quote(value);
+  }
+  return cmd + " --out " + sh_quote(target.string());
+}
+
+void check_sbatch_value(const std::string& value, const std::string& flag) {
+  for (char c : value)
+    if (static_cast<unsigned char>(c) <= ' ')
+      throw Error(flag + ": must not hold spaces or control characters ('" + shorten(value) + "')");
+}
+
+std::string sbatch_options(const SlurmFlags& f) {
+  std::string s;
+  if (!f.partition.empty()) s += "#SBATCH --partition=" + f.partition + "\n";
+  if (!f.account.empty()) s += "#SBATCH --account=" + f.account + "\n";
+  if (!f.time.empty()) s += "#SBATCH --time=" + f.time + "\n";
+  s += "#SBATCH --cpus-per-task=" + std::to_string(f.cpus) + "\n";
+  s += "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n";
+  return s;
+}
+
+struct SlurmScripts {
+  std::string array, merge;
+};
+
+SlurmScripts slurm_scripts(const Options& o, const CLI::App& sub, const fs::path& target) {
+  const std::string n = std::to_string(o.shards);
+  const std::string cmd = job_command(sub, target);
+  const fs::path logs = target / kSlurmFolder / "logs";
+  std::error_code ec;
+  const std::string cwd = fs::current_path(ec).string();
+  SlurmScripts s;
+  s.array = "#!/bin/bash\n"
+            "# Written by `tinynas space --slurm`: array task I computes shard I of " + n + " of the\n"
+            "# (width, resolution) configurations into " + (target / kShardFolder).string() + "/shard-I-of-" + n +
+            ".json.\n"
+            "# A shard writes its file whole or not at all, so SIGTERM (preemption, time\n"
+            "# limit) just ends it and --requeue runs it again. A failed shard is rerun\n"
+            "# alone: sbatch --array=I " + (target / kSlurmFolder / "space-array.sbatch").string() + "\n"
+            "#SBATCH --job-name=tinynas-space\n"
+            "#SBATCH --array=0-" + std::to_string(o.shards - 1) + "\n"
+            "#SBATCH --chdir=" + cwd + "\n"
+            "#SBATCH --output=" + (logs / "space-%A_%a.out").string() + "\n"
+            "#SBATCH --requeue\n" +
+            sbatch_options(o.slurm_flags) +
+            "exec " + cmd + " --shard \"${SLURM_ARRAY_TASK_ID}/" + n + "\"\n";
+  s.merge = "#!/bin/bash\n"
+            "# Written by `tinynas space --slurm`: merges the " + n + " shards into " +
+            (target / "space.json").string() + "\n"
+            "# and space_cdf.svg; submitted with --dependency=afterok on the array job.\n"
+            "#SBATCH --job-name=tinynas-space-merge\n"
+            "#SBATCH --chdir=" + cwd + "\n"
+            "#SBATCH --output=" + (logs / "space-merge-%j.out").string() + "\n"
+            "#SBATCH --requeue\n" +
+            sbatch_options(SlurmFlags{o.slurm_flags.partition, o.slurm_flags.account, o.slurm_flags.time, 1}) +
+            "exec " + cmd + " --shards " + n + " --merge\n";
+  return s;
+}
+
+// Runs `sbatch --parsable ARGS...`; the job id, or throws with sbatch's words.
+std::string submit(const std::string& sbatch, const std::vector<std::string>& args) {
+  std::string cmd = sh_quote(sbatch) + " --parsable";
+  for (const auto& a : args) cmd += " " + sh_quote(a);
+  cmd += " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) throw Error("cannot run " + sbatch + ": " + std::strerror(errno));
+  std::string output;
+  char buf[512];
+  while (size_t got = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, got);
+  const int status = ::pclose(pipe);
+  // --parsable prints "JOBID" or "JOBID;CLUSTER" as its last line.
+  std::string last;
+  for (size_t pos = 0; pos < output.size();) {
+    const size_t end = std::min(output.find('\n', pos), output.size());
+    if (end > pos) last = output.substr(pos, end - pos);
+    pos = end + 1;
+  }
+  const std::string id = last.substr(0, last.find(';'));
+  if (status != 0 || id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
+    throw Error("sbatch failed (" + one_line(output, 300) + ")");
+  return id;
+}
+
+int run_slurm(const Options& o, const CLI::App& sub) {
+  check_sbatch_value(o.slurm_flags.partition, "--slurm-partition");
+  check_sbatch_value(o.slurm_flags.account, "--slurm-account");
+  check_sbatch_value(o.slurm_flags.time, "--slurm-time");
+  const fs::path target = check_output_dir(o.out, "--out");
+  (void)load_inputs(o);  // a bad --mcu or --space is refused here, not in every job
+  const SlurmScripts scripts = slurm_scripts(o, sub, target);
+  const fs::path array_path = target / kSlurmFolder / "space-array.sbatch";
+  const fs::path merge_path = target / kSlurmFolder / "space-merge.sbatch";
+  if (o.dry_run) {
+    std::cout << "# " << array_path.string() << "\n" << scripts.array << "\n# " << merge_path.string() << "\n"
+              << scripts.merge;
+    std::cout << "# not submitted (--dry-run): sbatch --parsable " << array_path.string()
+              << "; then sbatch --dependency=afterok:JOBID --kill-on-invalid-dep=yes " << merge_path.string()
+              << "\n";
+    return kExitOk;
+  }
+  const std::string sbatch = find_on_path("sbatch");
+  if (sbatch.empty())
+    throw Error("--slurm: sbatch not found on PATH (Slurm's client); nothing written or submitted "
+                "(--dry-run prints the scripts)");
+  {
+    StagedOutput out(o.out, "--out", "space");
+    out.write((fs::path(kSlurmFolder) / "space-array.sbatch").string(), scripts.array);
+    out.write((fs::path(kSlurmFolder) / "space-merge.sbatch").string(), scripts.merge);
+    std::error_code ec;
+    // Slurm opens the jobs' logs there and does not create folders.
+    fs::create_directories(out.dir() / kSlurmFolder / "logs", ec);
+    if (ec) throw Error((out.dir() / kSlurmFolder / "logs").string() + ": " + ec.message());
+    out.commit();
+  }
+  std::string array_id;
+  try {
+    array_id = submit(sbatch, {array_path.string()});
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + "; nothing submitted; the scripts are in " +
+                (target / kSlurmFolder).string());
+  }
+  std::string merge_id;
+  try {
+    // A shard that fails cancels the merge instead of leaving it pending.
+    merge_id = submit(sbatch, {"--dependency=afterok:" + array_id, "--kill-on-invalid-dep=yes", merge_path.string()});
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + "; the array job " + array_id +
+                " runs; submit the merge after it: sbatch --dependency=afterok:" + array_id + " " +
+                merge_path.string());
+  }
+  std::cout << "array job " << array_id << " (" << o.shards << " shards into " << (target / kShardFolder).string()
+            << ")\nmerge job " << merge_id << " (after all shards succeed; writes "
+            << (target / "space.json").string() << ")\n";
+  spdlog::info("submitted; logs in {}; a failed shard I: sbatch --array=I {}, then sbatch {}",
+               (target / kSlurmFolder / "logs").string(), array_path.string(), merge_path.string());
+  return kExitOk;
+}
+
+}  // namespace
 
 Command add_space_command(CLI::App& app) {
-  struct Options {
-    std::string mcu, out, space = "mcunet";
-    BudgetFlags budget;
-    int64_t samples = 1000;
-    uint64_t seed = 0;
-    int32_t classes = 0;
-    double min_fit = 0;
-    bool json = false;
-  };
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
       "space", "Choose the width multiplier and resolution whose fitting subnets have the most FLOPs");
@@ -35,41 +440,27 @@ Command add_space_command(CLI::App& app) {
   sub->add_option("--classes", o->classes, "Classifier outputs (default: the space's)")->check(CLI::Range(1, 100000));
   sub->add_option("--min-fit", o->min_fit, "Only choose configs where at least this fraction fits")
       ->check(CLI::Range(0.0, 1.0));
-  sub->add_flag("--json", o->json, "Print space.json to stdout instead of the table");
-  return [o]() {
-    // A bad --out is refused before any work; the folder is published whole.
-    StagedOutput out(o->out, "--out", "space");
-    const McuTarget mcu = load_mcu(o->mcu);
-    const Budget budget = resolve_budget(mcu, o->budget);
-    SearchSpace space = load_search_space(o->space);
-    if (o->classes > 0) space.num_classes = o->classes;
-    SpaceOptimizerOptions opt;
-    opt.samples = o->samples;
-    opt.seed = o->seed;
-    opt.min_fit_fraction = o->min_fit;
-    spdlog::info("space '{}' on {}: {} widths x {} resolutions x {} samples, budget flash {} SRAM {}",
-                 space.name, mcu.name, space.widths.size(), space.resolutions.size(), o->samples,
-                 format_size(budget.flash_bytes), format_size(budget.sram_bytes));
-    const SpaceOptimizerResult result = optimize_space(space, mcu, budget, opt);
-    const auto json = space_result_to_json(result);
-    // Both files appear together or not at all: an error or a kill leaves
-    // the previous output (or none) in place.
-    out.write("space.json", json.dump(2) + "\n");
-    out.write("space_cdf.svg", space_cdf_svg(result));
-    out.commit();
-    const std::filesystem::path dir(o->out);
-    const auto& best = result.configs[static_cast<size_t>(result.chosen)];
-    if (o->json) {
-      std::cout << json.dump(2) << "\n";
-    } else {
-      std::cout << format_space_table(result);
-      std::printf("chosen: width %g, resolution %d (mean %.1f MFLOPs, %.0f%% of subnets fit)\n",
-                  best.width, best.resolution, best.mean_mflops, best.fit_fraction * 100);
-    }
-    spdlog::info("{} configurations x {} samples in {:.2f} s; wrote {} and {}", result.configs.size(),
-                 result.samples, result.seconds, (dir / "space.json").string(),
-                 (dir / "space_cdf.svg").string());
-    return kExitOk;
+  CLI::Option* json = sub->add_flag("--json", o->json, "Print space.json to stdout instead of the table");
+  CLI::Option* shard = sub->add_option(
+      "--shard", o->shard, "Compute only shard I of N (I/N, 0 <= I < N) into DIR/shards/shard-I-of-N.json");
+  CLI::Option* merge =
+      sub->add_flag("--merge", o->merge, "Write DIR's space.json from the --shards shard files of DIR/shards");
+  sub->add_option("--shards", o->shards, "Number of shards for --slurm and --merge")->check(CLI::Range(1, 10000));
+  CLI::Option* slurm = sub->add_flag(
+      "--slurm", o->slurm, "Run as a Slurm job array of --shards shards and a merge job (scripts in DIR/slurm)");
+  sub->add_flag("--dry-run", o->dry_run, "With --slurm: print the sbatch scripts, submit nothing")->needs(slurm);
+  sub->add_option("--slurm-partition", o->slurm_flags.partition, "#SBATCH --partition of the jobs");
+  sub->add_option("--slurm-account", o->slurm_flags.account, "#SBATCH --account of the jobs");
+  sub->add_option("--slurm-time", o->slurm_flags.time, "#SBATCH --time of each job (e.g. 10:00)");
+  sub->add_option("--slurm-cpus", o->slurm_flags.cpus, "#SBATCH --cpus-per-task of each shard")
+      ->check(CLI::Range(1, 4096));
+  shard->excludes(merge)->excludes(slurm)->excludes(json);
+  merge->excludes(slurm);
+  return [o, sub]() {
+    if (!o->shard.empty()) return run_shard(*o);
+    if (o->merge) return run_merge(*o);
+    if (o->slurm) return run_slurm(*o, *sub);
+    return run_single(*o);
   };
 }
 

@@ -36,10 +36,11 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
 
   const auto subs = root_->get_subcommands();
   const CLI::App* target = subs.empty() ? root_ : subs.front();
-  for (const auto& [raw_key, value] : doc.root.items()) {
+  // One option: `key: value`, or one entry of a mapping `group: {key: value}`
+  // (named group-key: `slurm: {partition: gpu}` is --slurm-partition).
+  auto add = [&](const std::string& raw_key, const nlohmann::json& value, const std::string& pointer) {
     std::string key = raw_key;
     for (char& ch : key) if (ch == '_') ch = '-';
-    const std::string pointer = child("", raw_key);
     const CLI::Option* opt = target->get_option_no_throw("--" + key);
     if (opt == nullptr || key == "config" || key == "help") {
       std::string known;
@@ -63,11 +64,22 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
     if (value.is_array()) {
       for (size_t i = 0; i < value.size(); ++i) item.inputs.push_back(scalar(value[i], child(pointer, i)));
     } else if (value.is_null()) {
-      continue;
+      return;
     } else {
       item.inputs.push_back(scalar(value, pointer));
     }
     items.push_back(std::move(item));
+  };
+  for (const auto& [raw_key, value] : doc.root.items()) {
+    const std::string pointer = child("", raw_key);
+    if (!value.is_object()) {
+      add(raw_key, value, pointer);
+      continue;
+    }
+    for (const auto& [sub_key, sub_value] : value.items()) {
+      if (sub_value.is_object()) doc.fail(child(pointer, sub_key), "expected a value (string, number or true/false)");
+      add(raw_key + "-" + sub_key, sub_value, child(pointer, sub_key));
+    }
   }
   return items;
 }

@@ -1,7 +1,9 @@
 // YAML files for CLI options: `tinynas <command> --config run.yaml` reads the
 // command's options from a flat YAML mapping (keys are the long option names,
 // `latency_ms` or `latency-ms`), and flags on the command line override them.
-// Unknown keys and nested values are rejected with file:line: key.
+// A mapping groups options by prefix: `slurm: {partition: gpu, time: "1:00:00"}`
+// sets --slurm-partition and --slurm-time. Unknown keys and deeper nesting are
+// rejected with file:line: key.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -86,31 +86,50 @@ std::string format_ms(double ms) {
   throw Error(buf);
 }
 
-}  // namespace
+// Mean and median of c.fitting_mflops (sorted), and the counts: the one
+// place these are computed, for a whole run and for merged shards alike.
+void summarise(SpaceConfigResult& c) {
+  c.fitting = static_cast<int64_t>(c.fitting_mflops.size());
+  c.fit_fraction = static_cast<double>(c.fitting) / static_cast<double>(c.samples);
+  c.mean_mflops = 0;
+  c.median_mflops = 0;
+  if (c.fitting > 0) {
+    c.mean_mflops = std::accumulate(c.fitting_mflops.begin(), c.fitting_mflops.end(), 0.0) /
+                    static_cast<double>(c.fitting);
+    const size_t n = c.fitting_mflops.size();
+    c.median_mflops = n % 2 == 1 ? c.fitting_mflops[n / 2]
+                                 : 0.5 * (c.fitting_mflops[n / 2 - 1] + c.fitting_mflops[n / 2]);
+  }
+}
 
-SpaceOptimizerResult optimize_space(const SearchSpace& space, const McuTarget& mcu,
-                                    const Budget& budget, const SpaceOptimizerOptions& opt) {
+void check_inputs(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
+                  const SpaceOptimizerOptions& opt) {
   if (opt.samples < 1) throw Error("--samples must be at least 1");
-  const auto t0 = std::chrono::steady_clock::now();
-  const int32_t nw = static_cast<int32_t>(space.widths.size());
-  const int32_t nr = static_cast<int32_t>(space.resolutions.size());
-  const int64_t num_configs = int64_t{nw} * nr;
-  const int64_t m = opt.samples;
   // When even the smallest network does not fit, nothing will: say so at once.
   if (!estimate_cost(smallest_corner(space), mcu, budget).fits)
     throw_nothing_fits(space, mcu, budget, opt);
+}
 
+// Samples and costs the configurations `indices` (widths outer, resolutions
+// inner), in parallel over configurations and chunks of samples; one result
+// per index, statistics filled in.
+std::vector<SpaceConfigResult> evaluate_configs(const SearchSpace& space, const McuTarget& mcu,
+                                                const Budget& budget, const SpaceOptimizerOptions& opt,
+                                                const std::vector<int64_t>& indices) {
+  const int32_t nr = static_cast<int32_t>(space.resolutions.size());
+  const int64_t n = static_cast<int64_t>(indices.size());
+  const int64_t m = opt.samples;
   // MFLOPs of each sample, NaN when it does not fit; filled in parallel.
-  std::vector<double> mflops(static_cast<size_t>(num_configs * m));
-  const Budget& fit_budget = budget;
+  std::vector<double> mflops(static_cast<size_t>(n * m));
   constexpr int64_t kChunk = 250;
   const int64_t chunks_per_config = (m + kChunk - 1) / kChunk;
-  ProgressBar bar("space " + mcu.name, num_configs * m, opt.progress);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, num_configs * chunks_per_config),
+  ProgressBar bar("space " + mcu.name, n * m, opt.progress);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n * chunks_per_config),
                     [&](const tbb::blocked_range<int64_t>& range) {
                       ArchSpec arch;
                       for (int64_t task = range.begin(); task != range.end(); ++task) {
-                        const int64_t config = task / chunks_per_config;
+                        const int64_t slot = task / chunks_per_config;
+                        const int64_t config = indices[static_cast<size_t>(slot)];
                         const int64_t begin = (task % chunks_per_config) * kChunk;
                         const int64_t end = std::min(m, begin + kChunk);
                         const auto wi = static_cast<int32_t>(config / nr);
@@ -119,8 +138,8 @@ SpaceOptimizerResult optimize_space(const SearchSpace& space, const McuTarget& m
                           Rng rng(derive_seed(opt.seed, static_cast<uint64_t>(config),
                                               static_cast<uint64_t>(s)));
                           sample_arch(space, wi, ri, rng, arch);
-                          const CostReport c = estimate_cost(arch, mcu, fit_budget);
-                          mflops[static_cast<size_t>(config * m + s)] =
+                          const CostReport c = estimate_cost(arch, mcu, budget);
+                          mflops[static_cast<size_t>(slot * m + s)] =
                               c.fits ? static_cast<double>(c.macs) / 1e6 : std::nan("");
                         }
                         bar.tick(end - begin);
@@ -128,41 +147,244 @@ SpaceOptimizerResult optimize_space(const SearchSpace& space, const McuTarget& m
                     });
   bar.finish();
 
+  std::vector<SpaceConfigResult> configs(static_cast<size_t>(n));
+  for (int64_t slot = 0; slot < n; ++slot) {
+    const int64_t config = indices[static_cast<size_t>(slot)];
+    SpaceConfigResult& c = configs[static_cast<size_t>(slot)];
+    c.width = space.widths[static_cast<size_t>(config / nr)];
+    c.resolution = space.resolutions[static_cast<size_t>(config % nr)];
+    c.samples = m;
+    for (int64_t s = 0; s < m; ++s) {
+      const double v = mflops[static_cast<size_t>(slot * m + s)];
+      if (!std::isnan(v)) c.fitting_mflops.push_back(v);
+    }
+    std::sort(c.fitting_mflops.begin(), c.fitting_mflops.end());
+    summarise(c);
+  }
+  return configs;
+}
+
+// The whole result around its configurations: the header fields and the
+// choice (the fitting config of largest mean MFLOPs that fits often enough).
+SpaceOptimizerResult assemble(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
+                              const SpaceOptimizerOptions& opt, std::vector<SpaceConfigResult> configs) {
   SpaceOptimizerResult r;
   r.space = space.name;
   r.mcu = mcu.name;
   r.budget = budget;
   r.seed = opt.seed;
-  r.samples = m;
-  r.configs.resize(static_cast<size_t>(num_configs));
-  for (int64_t config = 0; config < num_configs; ++config) {
-    SpaceConfigResult& c = r.configs[static_cast<size_t>(config)];
-    c.width = space.widths[static_cast<size_t>(config / nr)];
-    c.resolution = space.resolutions[static_cast<size_t>(config % nr)];
-    c.samples = m;
-    for (int64_t s = 0; s < m; ++s) {
-      const double v = mflops[static_cast<size_t>(config * m + s)];
-      if (!std::isnan(v)) c.fitting_mflops.push_back(v);
-    }
-    std::sort(c.fitting_mflops.begin(), c.fitting_mflops.end());
-    c.fitting = static_cast<int64_t>(c.fitting_mflops.size());
-    c.fit_fraction = static_cast<double>(c.fitting) / static_cast<double>(m);
-    if (c.fitting > 0) {
-      c.mean_mflops = std::accumulate(c.fitting_mflops.begin(), c.fitting_mflops.end(), 0.0) /
-                      static_cast<double>(c.fitting);
-      const size_t n = c.fitting_mflops.size();
-      c.median_mflops = n % 2 == 1 ? c.fitting_mflops[n / 2]
-                                   : 0.5 * (c.fitting_mflops[n / 2 - 1] + c.fitting_mflops[n / 2]);
-    }
-  }
+  r.samples = opt.samples;
+  r.configs = std::move(configs);
   for (int32_t i = 0; i < static_cast<int32_t>(r.configs.size()); ++i) {
     const auto& c = r.configs[i];
     if (c.fitting == 0 || c.fit_fraction < opt.min_fit_fraction) continue;
     if (r.chosen < 0 || c.mean_mflops > r.configs[r.chosen].mean_mflops) r.chosen = i;
   }
   if (r.chosen < 0) throw_nothing_fits(space, mcu, budget, opt);
+  return r;
+}
+
+int64_t num_configs(const SearchSpace& space) {
+  return static_cast<int64_t>(space.widths.size()) * static_cast<int64_t>(space.resolutions.size());
+}
+
+std::string shard_name(SpaceShard shard) {
+  return "shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count);
+}
+
+template <typename T>
+std::string show(const T& v) {
+  return nlohmann::json(v).dump();
+}
+
+// The first input in which `got` differs from `want`, as "seed is 7,
+// expected 1", or "" when they agree. Names are those of the CLI options.
+std::string first_difference(const SpaceShardInputs& got, const SpaceShardInputs& want) {
+  auto differs = [](const std::string& name, const std::string& g, const std::string& w) {
+    return name + " is " + g + ", expected " + w;
+  };
+  if (got.space != want.space) return differs("space", show(got.space), show(want.space));
+  if (got.widths != want.widths) return differs("space widths", show(got.widths), show(want.widths));
+  if (got.resolutions != want.resolutions)
+    return differs("space resolutions", show(got.resolutions), show(want.resolutions));
+  if (got.classes != want.classes) return differs("classes", show(got.classes), show(want.classes));
+  if (got.mcu != want.mcu) return differs("mcu", show(got.mcu), show(want.mcu));
+  if (got.budget.flash_bytes != want.budget.flash_bytes)
+    return differs("flash", format_size(got.budget.flash_bytes), format_size(want.budget.flash_bytes));
+  if (got.budget.sram_bytes != want.budget.sram_bytes)
+    return differs("sram", format_size(got.budget.sram_bytes), format_size(want.budget.sram_bytes));
+  if (got.budget.latency_ms != want.budget.latency_ms)
+    return differs("latency-ms", show(got.budget.latency_ms), show(want.budget.latency_ms));
+  if (got.samples != want.samples) return differs("samples", show(got.samples), show(want.samples));
+  if (got.seed != want.seed) return differs("seed", show(got.seed), show(want.seed));
+  return "";
+}
+
+}  // namespace
+
+SpaceOptimizerResult optimize_space(const SearchSpace& space, const McuTarget& mcu,
+                                    const Budget& budget, const SpaceOptimizerOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check_inputs(space, mcu, budget, opt);
+  std::vector<int64_t> all(static_cast<size_t>(num_configs(space)));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  SpaceOptimizerResult r = assemble(space, mcu, budget, opt, evaluate_configs(space, mcu, budget, opt, all));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+std::vector<int64_t> shard_config_indices(int64_t num_configs, SpaceShard shard) {
+  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
+    throw Error("shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) +
+                ": expected 0 <= index < count");
+  std::vector<int64_t> indices;
+  for (int64_t i = shard.index; i < num_configs; i += shard.count) indices.push_back(i);
+  return indices;
+}
+
+SpaceShardInputs space_shard_inputs(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
+                                    const SpaceOptimizerOptions& opt) {
+  SpaceShardInputs in;
+  in.space = space.name;
+  in.widths = space.widths;
+  in.resolutions = space.resolutions;
+  in.classes = space.num_classes;
+  in.mcu = mcu.name;
+  in.budget = budget;
+  in.samples = opt.samples;
+  in.seed = opt.seed;
+  return in;
+}
+
+SpaceShardResult optimize_space_shard(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
+                                      const SpaceOptimizerOptions& opt, SpaceShard shard) {
+  SpaceShardResult r;
+  r.config_indices = shard_config_indices(num_configs(space), shard);
+  check_inputs(space, mcu, budget, opt);
+  r.inputs = space_shard_inputs(space, mcu, budget, opt);
+  r.shard = shard;
+  r.configs = evaluate_configs(space, mcu, budget, opt, r.config_indices);
+  return r;
+}
+
+SpaceOptimizerResult merge_space_shards(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
+                                        const SpaceOptimizerOptions& opt,
+                                        const std::vector<SpaceShardResult>& shards, int32_t count) {
+  if (count < 1) throw Error("the number of shards must be at least 1");
+  const auto t0 = std::chrono::steady_clock::now();
+  const SpaceShardInputs want = space_shard_inputs(space, mcu, budget, opt);
+  const int64_t n = num_configs(space);
+  std::vector<const SpaceShardResult*> by_index(static_cast<size_t>(count), nullptr);
+  for (const SpaceShardResult& s : shards) {
+    if (s.shard.count != count || s.shard.index < 0 || s.shard.index >= count)
+      throw Error(shard_name(s.shard) + ": not one of " + std::to_string(count) + " shards");
+    if (by_index[static_cast<size_t>(s.shard.index)] != nullptr)
+      throw Error(shard_name(s.shard) + " is given twice");
+    by_index[static_cast<size_t>(s.shard.index)] = &s;
+    if (const std::string diff = first_difference(s.inputs, want); !diff.empty())
+      throw Error(shard_name(s.shard) + " was computed from other inputs: " + diff);
+  }
+  std::string missing;
+  int32_t num_missing = 0;
+  for (int32_t i = 0; i < count; ++i) {
+    if (by_index[static_cast<size_t>(i)] != nullptr) continue;
+    missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+    ++num_missing;
+  }
+  if (num_missing > 0)
+    throw Error(std::string(num_missing == 1 ? "missing shard " : "missing shards ") + missing + " of " +
+                std::to_string(count));
+
+  std::vector<SpaceConfigResult> configs(static_cast<size_t>(n));
+  const int32_t nr = static_cast<int32_t>(space.resolutions.size());
+  for (const SpaceShardResult* s : by_index) {
+    const std::vector<int64_t> expected = shard_config_indices(n, s->shard);
+    if (s->config_indices != expected || s->configs.size() != expected.size())
+      throw Error(shard_name(s->shard) + " does not hold the configurations of " + shard_name(s->shard));
+    for (size_t k = 0; k < expected.size(); ++k) {
+      const int64_t config = expected[k];
+      SpaceConfigResult c = s->configs[k];
+      if (c.width != space.widths[static_cast<size_t>(config / nr)] ||
+          c.resolution != space.resolutions[static_cast<size_t>(config % nr)] || c.samples != opt.samples)
+        throw Error(shard_name(s->shard) + ": configuration " + std::to_string(config) +
+                    " is not the space's (width, resolution) or has other samples");
+      summarise(c);
+      configs[static_cast<size_t>(config)] = std::move(c);
+    }
+  }
+  SpaceOptimizerResult r = assemble(space, mcu, budget, opt, std::move(configs));
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+std::string space_shard_file_name(SpaceShard shard) {
+  return "shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".json";
+}
+
+nlohmann::json space_shard_to_json(const SpaceShardResult& s) {
+  nlohmann::json configs = nlohmann::json::array();
+  for (size_t k = 0; k < s.configs.size(); ++k) {
+    const SpaceConfigResult& c = s.configs[k];
+    configs.push_back({{"index", s.config_indices[k]},
+                       {"width", c.width},
+                       {"resolution", c.resolution},
+                       {"samples", c.samples},
+                       {"fitting_mflops", c.fitting_mflops}});
+  }
+  const SpaceShardInputs& in = s.inputs;
+  return {{"kind", "tinynas space shard"},
+          {"shard", {{"index", s.shard.index}, {"count", s.shard.count}}},
+          {"inputs",
+           {{"space", in.space},
+            {"widths", in.widths},
+            {"resolutions", in.resolutions},
+            {"classes", in.classes},
+            {"mcu", in.mcu},
+            {"budget",
+             {{"flash_bytes", in.budget.flash_bytes},
+              {"sram_bytes", in.budget.sram_bytes},
+              {"latency_ms", in.budget.latency_ms}}},
+            {"samples", in.samples},
+            {"seed", in.seed}}},
+          {"configs", std::move(configs)}};
+}
+
+SpaceShardResult space_shard_from_json(const nlohmann::json& j, const std::string& where) {
+  try {
+    if (!j.is_object() || j.value("kind", std::string()) != "tinynas space shard")
+      throw Error(where + ": not a tinynas space shard file (no \"kind\": \"tinynas space shard\")");
+    SpaceShardResult s;
+    s.shard.index = j.at("shard").at("index").get<int32_t>();
+    s.shard.count = j.at("shard").at("count").get<int32_t>();
+    const nlohmann::json& in = j.at("inputs");
+    s.inputs.space = in.at("space").get<std::string>();
+    s.inputs.widths = in.at("widths").get<std::vector<double>>();
+    s.inputs.resolutions = in.at("resolutions").get<std::vector<int32_t>>();
+    s.inputs.classes = in.at("classes").get<int32_t>();
+    s.inputs.mcu = in.at("mcu").get<std::string>();
+    s.inputs.budget.flash_bytes = in.at("budget").at("flash_bytes").get<int64_t>();
+    s.inputs.budget.sram_bytes = in.at("budget").at("sram_bytes").get<int64_t>();
+    s.inputs.budget.latency_ms = in.at("budget").at("latency_ms").get<double>();
+    s.inputs.samples = in.at("samples").get<int64_t>();
+    s.inputs.seed = in.at("seed").get<uint64_t>();
+    for (const nlohmann::json& cj : j.at("configs")) {
+      SpaceConfigResult c;
+      s.config_indices.push_back(cj.at("index").get<int64_t>());
+      c.width = cj.at("width").get<double>();
+      c.resolution = cj.at("resolution").get<int32_t>();
+      c.samples = cj.at("samples").get<int64_t>();
+      c.fitting_mflops = cj.at("fitting_mflops").get<std::vector<double>>();
+      if (c.samples < 1 || static_cast<int64_t>(c.fitting_mflops.size()) > c.samples ||
+          !std::is_sorted(c.fitting_mflops.begin(), c.fitting_mflops.end()))
+        throw Error(where + ": configuration " + std::to_string(s.config_indices.back()) +
+                    ": fitting_mflops must be sorted and at most samples long");
+      summarise(c);
+      s.configs.push_back(std::move(c));
+    }
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": not a tinynas space shard file: " + e.what());
+  }
 }
 
 nlohmann::json space_result_to_json(const SpaceOptimizerResult& r) {

@@ -66,6 +66,9 @@ struct SpaceOptions {
   int32_t classes = 0;
   double min_fit = 0;
   bool json = false;
+  std::string shard, slurm_partition, slurm_account, slurm_time;
+  int32_t shards = 4, slurm_cpus = 1;
+  bool merge = false, slurm = false, dry_run = false;
 };
 
 void add_space(CLI::App& app, SpaceOptions& o) {
@@ -78,7 +81,18 @@ void add_space(CLI::App& app, SpaceOptions& o) {
   sub->add_option("--seed", o.seed);
   sub->add_option("--classes", o.classes)->check(CLI::Range(1, 100000));
   sub->add_option("--min-fit", o.min_fit)->check(CLI::Range(0.0, 1.0));
-  sub->add_flag("--json", o.json);
+  CLI::Option* json = sub->add_flag("--json", o.json);
+  CLI::Option* shard = sub->add_option("--shard", o.shard);
+  CLI::Option* merge = sub->add_flag("--merge", o.merge);
+  sub->add_option("--shards", o.shards)->check(CLI::Range(1, 10000));
+  CLI::Option* slurm = sub->add_flag("--slurm", o.slurm);
+  sub->add_flag("--dry-run", o.dry_run)->needs(slurm);
+  sub->add_option("--slurm-partition", o.slurm_partition);
+  sub->add_option("--slurm-account", o.slurm_account);
+  sub->add_option("--slurm-time", o.slurm_time);
+  sub->add_option("--slurm-cpus", o.slurm_cpus)->check(CLI::Range(1, 4096));
+  shard->excludes(merge)->excludes(slurm)->excludes(json);
+  merge->excludes(slurm);
 }
 
 // tinynas train (cli/train_command.cpp, supernet::TrainConfig's field types).
