@@ -122,6 +122,76 @@ void validate(const ArchSpec& arch) {
     invalid("classifier", "num_classes " + std::to_string(arch.num_classes) + " exceeds the limit of " +
                               std::to_string(kMaxArchClasses));
   if (hw < 1) invalid("resolution", "too small for the network's strides");
+  const std::string patch = patch_problem(arch);
+  if (!patch.empty()) invalid("patch", patch);
+}
+
+std::vector<int32_t> block_output_sizes(const ArchSpec& arch) {
+  std::vector<int32_t> sizes;
+  sizes.reserve(static_cast<size_t>(arch.num_blocks()));
+  int32_t hw = (arch.resolution - 1) / arch.first_conv.stride + 1;
+  for (const auto& stage : arch.stages) {
+    for (const auto& b : stage.blocks) {
+      hw = (hw - 1) / b.stride + 1;
+      sizes.push_back(hw);
+    }
+  }
+  return sizes;
+}
+
+std::string block_name(const ArchSpec& arch, int32_t block) {
+  std::string name = "block " + std::to_string(block);
+  int32_t first = 0;
+  for (size_t si = 0; si < arch.stages.size(); ++si) {
+    const auto count = static_cast<int32_t>(arch.stages[si].blocks.size());
+    if (block >= first && block < first + count)
+      return name + " (stage " + std::to_string(si) + " block " + std::to_string(block - first) + ")";
+    first += count;
+  }
+  return name;
+}
+
+int32_t receptive_field(const ArchSpec& arch, int32_t block) {
+  int64_t field = 1 + int64_t{arch.first_conv.kernel - 1};
+  int64_t jump = arch.first_conv.stride;
+  int32_t index = 0;
+  for (const auto& stage : arch.stages) {
+    for (const auto& b : stage.blocks) {
+      if (index++ > block) return static_cast<int32_t>(field);
+      field += int64_t{b.kernel - 1} * jump;
+      jump *= b.stride;
+      // Past any input size: saturate rather than overflow on deep networks.
+      if (field > (int64_t{1} << 30)) field = int64_t{1} << 30;
+      if (jump > (int64_t{1} << 20)) jump = int64_t{1} << 20;
+    }
+  }
+  return static_cast<int32_t>(field);
+}
+
+std::string patch_problem(const ArchSpec& arch) {
+  const PatchSpec& p = arch.patch;
+  if (!p.enabled() && p.split_block == -1) return "";
+  const std::string n = std::to_string(p.n);
+  if (p.n < 2 || p.n > kMaxPatchGrid)
+    return n + "x" + n + " patches: the grid must be 2x2 to " + std::to_string(kMaxPatchGrid) + "x" +
+           std::to_string(kMaxPatchGrid);
+  const int32_t blocks = arch.num_blocks();
+  if (p.split_block < 0 || p.split_block >= blocks)
+    return "split block " + std::to_string(p.split_block) + " is not a block of the network (0.." +
+           std::to_string(blocks - 1) + ")";
+  const std::string where = "split " + block_name(arch, p.split_block);
+  const int32_t out = block_output_sizes(arch)[static_cast<size_t>(p.split_block)];
+  if (out % p.n != 0)
+    return where + ": its " + std::to_string(out) + "x" + std::to_string(out) +
+           " output map does not divide into " + n + "x" + n + " equal tiles";
+  const int32_t share = arch.resolution / p.n;
+  const int32_t field = receptive_field(arch, p.split_block);
+  if (share < field)
+    return where + ": each of the " + n + "x" + n + " patches owns " + std::to_string(share) +
+           " input pixels per side, fewer than the " + std::to_string(field) +
+           "-pixel receptive field of one output pixel of that block (use fewer patches or an "
+           "earlier split block)";
+  return "";
 }
 
 bool operator==(const ConvSpec& a, const ConvSpec& b) {
@@ -136,7 +206,8 @@ bool operator==(const ArchSpec& a, const ArchSpec& b) {
   return a.resolution == b.resolution && a.in_channels == b.in_channels &&
          a.width_mult == b.width_mult && a.activation == b.activation &&
          a.first_conv == b.first_conv && a.stages == b.stages &&
-         a.feature_mix_channels == b.feature_mix_channels && a.num_classes == b.num_classes;
+         a.feature_mix_channels == b.feature_mix_channels && a.num_classes == b.num_classes &&
+         a.patch == b.patch;
 }
 
 }  // namespace tinynas

@@ -65,6 +65,18 @@ void validate_new_block(const Document& doc, const ArchSpec& done, const StageSp
   }
 }
 
+// The optional "patch": {"patches": N, "split_block": B} of either format,
+// read and checked once the network itself is known to be valid.
+void read_patch(const Document& doc, ArchSpec& a) {
+  const json* pj = find_member(doc, doc.root, "", "patch");
+  if (pj == nullptr || pj->is_null()) return;
+  const json& p = get_object(doc, doc.root, "", "patch");
+  a.patch.n = get_i32(doc, p, "/patch", "patches");
+  a.patch.split_block = get_i32(doc, p, "/patch", "split_block");
+  const std::string problem = patch_problem(a);
+  if (!problem.empty()) doc.fail("/patch", problem);
+}
+
 ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
   const json& root = doc.root;
   ArchSpec a;
@@ -105,6 +117,7 @@ ArchSpec from_tinynas(const Document& doc, int32_t resolution_override) {
   a.feature_mix_channels = get_i32_or(doc, root, "", "feature_mix_channels", 0);
   a.num_classes = get_i32(doc, root, "", "num_classes");
   validate_in(doc, a, "");
+  read_patch(doc, a);
   return a;
 }
 
@@ -213,6 +226,7 @@ ArchSpec from_net_config(const Document& doc, int32_t resolution_override) {
                                             " channels before the classifier");
   a.num_classes = get_i32(doc, cls, "/classifier", "out_features");
   validate_in(doc, a, "");
+  read_patch(doc, a);
   return a;
 }
 
@@ -249,6 +263,8 @@ json arch_to_json(const ArchSpec& arch) {
   j["stages"] = std::move(stages);
   j["feature_mix_channels"] = arch.feature_mix_channels;
   j["num_classes"] = arch.num_classes;
+  if (arch.patch.enabled())
+    j["patch"] = {{"patches", arch.patch.n}, {"split_block", arch.patch.split_block}};
   return j;
 }
 

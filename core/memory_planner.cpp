@@ -16,6 +16,9 @@ inline int32_t first_use(const Tensor& t) { return t.producer < 0 ? 0 : t.produc
 int32_t in_place_input(const OpGraph& g, int32_t op_index, bool enabled = true) {
   if (!enabled) return -1;
   const Op& op = g.ops[op_index];
+  // A patch's tile of the assembled map: the map outlives the patch, and the
+  // other patches' tiles are in it.
+  if (op.patch >= 0 && g.tensors[op.output].patch < 0) return -1;
   if (op.kind == OpKind::kDepthwiseConv2d) {
     return g.tensors[op.input].last_use == op_index ? op.input : -1;
   }
@@ -41,6 +44,9 @@ int32_t add_graph_buffers(const OpGraph& g, MemoryPlanner& planner,
     const Op& op = g.ops[i];
     const Tensor& out = g.tensors[op.output];
     scratch = std::max(scratch, op.scratch_bytes);
+    // A later patch writing its tile into the assembled map, which has its
+    // buffer since the first patch's write.
+    if (tb[op.output] >= 0) continue;
     const int32_t alias = in_place_input(g, i, planner.in_place());
     if (alias >= 0) {
       tb[op.output] = tb[alias];
@@ -301,7 +307,20 @@ std::string dump_plan(const OpGraph& g, const MemoryPlan& plan) {
       if (first_use(tt) <= static_cast<int32_t>(i) && static_cast<int32_t>(i) <= tt.last_use)
         paint(plan.tensor_offset[t], tt.bytes, static_cast<char>('a' + t % 26));
     }
-    std::snprintf(line, sizeof line, "%3zu %-15s |%s|\n", i, op_kind_name(g.ops[i].kind), row.c_str());
+    const Op& op = g.ops[i];
+    if (g.patch_ops > 0 && static_cast<int32_t>(i) == g.patch_ops) {
+      std::snprintf(line, sizeof line, "    -- %dx%d patches end (assembled map: tensor %d); layer by layer --\n",
+                    g.patch.n, g.patch.n, g.assembled);
+      out += line;
+    }
+    if (g.patch_ops > 0) {  // a column with the op's patch
+      char patch[16] = "";
+      if (op.patch >= 0) std::snprintf(patch, sizeof patch, "p%d", op.patch);
+      std::snprintf(line, sizeof line, "%3zu %-4s %-15s |%s|\n", i, patch, op_kind_name(op.kind),
+                    row.c_str());
+    } else {
+      std::snprintf(line, sizeof line, "%3zu %-15s |%s|\n", i, op_kind_name(op.kind), row.c_str());
+    }
     out += line;
   }
   return out;

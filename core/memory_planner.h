@@ -13,7 +13,12 @@
 // - one scratch buffer (im2col etc.), sized for the largest need of any op, is
 //   live for the whole inference;
 // - every buffer starts at a 4-byte aligned offset (the SIMD kernels load
-//   words).
+//   words);
+// - patch-based inference (op_graph.h) needs no rule of its own: a patch's
+//   tensors live only while its ops run, so the planner reuses one patch's
+//   working set for the next; the assembled output map is one buffer, live
+//   from the first patch's write to its last reader, and an op writing its
+//   tile into it never runs in place.
 //
 // A buffer is a chain of tensors sharing one offset; its size may change over
 // time (a stride-2 depthwise output is smaller than its input), so it is kept
@@ -123,7 +128,8 @@ int64_t plan_arena_bytes(const OpGraph& graph, MemoryPlanner& planner);
 std::string check_plan(const OpGraph& graph, const MemoryPlan& plan);
 
 // Text dump: one line per buffer ("buffer 3: 0..12288 (12288 B), ops 4-6,
-// tensors 5 6 [in place]") and an ASCII picture of the arena per op.
+// tensors 5 6 [in place]") and an ASCII picture of the arena per op (with a
+// patch column and a line where the patch stage ends, for a patched graph).
 std::string dump_plan(const OpGraph& graph, const MemoryPlan& plan);
 
 }  // namespace tinynas

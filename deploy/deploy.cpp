@@ -139,6 +139,13 @@ PreparedModel prepare_deploy(const DeployOptions& o) {
   p.arch = o.arch ? *o.arch : load_arch(o.arch_path);
   const McuTarget& mcu = p.mcu;
   const ArchSpec& arch = p.arch;
+  // The lowering, planner and cost model know patches; the quantiser and the
+  // code generator do not yet, and would build firmware for the wrong graph.
+  if (arch.patch.enabled())
+    throw Error(o.arch_path + ": patch-based code generation is not supported yet (" +
+                std::to_string(arch.patch.n) + "x" + std::to_string(arch.patch.n) +
+                " patches through block " + std::to_string(arch.patch.split_block) +
+                "); remove \"patch\" to deploy it layer by layer");
   const Budget budget = budget_for(mcu, o.flash_budget, o.sram_budget);
   p.predicted = estimate_cost(arch, mcu, budget);
   const CostReport& predicted = p.predicted;

@@ -28,6 +28,16 @@ int32_t depthwise_executed_kernel(const TensorShape& in, const TensorShape& out,
 
 OpLatencyFeatures latency_features(const OpGraph& g, const Op& op, const McuTarget& mcu) {
   OpLatencyFeatures f;
+  if (op.patch >= 0) {
+    const int64_t in_c = g.tensors[op.input].shape.c;
+    const int64_t out_c = g.tensors[op.output].shape.c;
+    f.inputs = op.in_window.pixels() * in_c;
+    if (op.input2 >= 0) f.inputs += op.out_tile.pixels() * in_c;  // the add's second operand
+    f.outputs = op.out_tile.pixels() * out_c;
+    f.channels = out_c;
+    f.macs = op.macs;
+    return f;
+  }
   const TensorShape& in = g.tensors[op.input].shape;
   const TensorShape& out = g.tensors[op.output].shape;
   f.inputs = in.elements();
@@ -54,7 +64,9 @@ CostReport estimate_cost(const OpGraph& g, int64_t arena_bytes, const McuTarget&
   CostReport r;
   bool kind_used[kNumOpKinds] = {};
   int64_t channels = 0;
+  int64_t layers = 0, patch_copies = 0;
   for (const Op& op : g.ops) {
+    (op.first_patch_op >= 0 ? patch_copies : layers) += 1;
     r.macs += op.macs;
     r.weight_bytes += align4(op.weights);
     channels += op.biases;
@@ -65,11 +77,17 @@ CostReport estimate_cost(const OpGraph& g, int64_t arena_bytes, const McuTarget&
   r.deployed_params = g.deployed_params();
   r.bias_bytes = 4 * channels;
   r.requant_bytes = 8 * channels;
-  r.code_bytes = mcu.reserved_flash_bytes +
-                 mcu.per_layer_code_bytes * static_cast<int64_t>(g.ops.size());
+  r.code_bytes = mcu.reserved_flash_bytes + mcu.per_layer_code_bytes * layers +
+                 kPatchOpParamBytes * patch_copies;
   for (int k = 0; k < kNumOpKinds; ++k)
     if (kind_used[k]) r.code_bytes += mcu.kernel_code_bytes[k];
   r.flash_bytes = r.weight_bytes + r.bias_bytes + r.requant_bytes + r.code_bytes;
+  r.patch = g.patch;
+  r.layer_by_layer_macs = g.layer_by_layer_macs;
+  r.patch_mac_overhead =
+      g.layer_by_layer_macs > 0
+          ? 100.0 * static_cast<double>(r.macs - g.layer_by_layer_macs) / static_cast<double>(g.layer_by_layer_macs)
+          : 0.0;
   r.arena_bytes = arena_bytes;
   r.peak_sram_bytes = arena_bytes + mcu.reserved_sram_bytes;
   r.latency_ms = r.cycles / static_cast<double>(mcu.clock_hz) * 1e3;
@@ -94,8 +112,39 @@ CostReport estimate_cost(const ArchSpec& arch, const McuTarget& mcu, const Budge
   return estimate_cost(graph, arena, mcu, budget);
 }
 
+PatchChoice choose_patch(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
+                         double max_mac_overhead) {
+  PatchChoice best;
+  ArchSpec a = arch;
+  a.patch = PatchSpec{};
+  best.cost = estimate_cost(a, mcu, budget);
+  const std::vector<int32_t> sizes = block_output_sizes(a);
+  for (int32_t n = 2; n <= 4; ++n) {
+    for (int32_t block = 0; block < static_cast<int32_t>(sizes.size()); ++block) {
+      if (int64_t{sizes[block]} * 16 < a.resolution) break;  // past the first stages
+      a.patch = {n, block};
+      if (!patch_problem(a).empty()) continue;
+      const CostReport c = estimate_cost(a, mcu, budget);
+      ++best.candidates;
+      if (c.patch_mac_overhead > max_mac_overhead) continue;
+      if (c.arena_bytes < best.cost.arena_bytes ||
+          (c.arena_bytes == best.cost.arena_bytes && best.patch.enabled() &&
+           c.patch_mac_overhead < best.cost.patch_mac_overhead)) {
+        best.patch = a.patch;
+        best.cost = c;
+      }
+    }
+  }
+  return best;
+}
+
 nlohmann::json cost_to_json(const CostReport& c) {
+  nlohmann::json patch = nullptr;
+  if (c.patch.enabled()) patch = {{"patches", c.patch.n}, {"split_block", c.patch.split_block}};
   return {{"macs", c.macs},
+          {"patch", patch},
+          {"layer_by_layer_macs", c.layer_by_layer_macs},
+          {"patch_mac_overhead", c.patch_mac_overhead},
           {"params", c.params},
           {"flash_bytes", c.flash_bytes},
           {"peak_sram_bytes", c.peak_sram_bytes},
@@ -128,6 +177,13 @@ std::string format_cost(const CostReport& c, const McuTarget& mcu, const Budget&
   std::snprintf(line, sizeof line, "%.2fM (%lld)", static_cast<double>(c.macs) / 1e6,
                 static_cast<long long>(c.macs));
   row("MACs", line, "", "");
+  if (c.patch.enabled()) {
+    std::snprintf(line, sizeof line,
+                  "    %dx%d patches through block %d: +%.1f%% MACs over layer by layer (%.2fM)\n",
+                  c.patch.n, c.patch.n, c.patch.split_block, c.patch_mac_overhead,
+                  static_cast<double>(c.layer_by_layer_macs) / 1e6);
+    out += line;
+  }
   std::snprintf(line, sizeof line, "%.3fM (%lld)", static_cast<double>(c.params) / 1e6,
                 static_cast<long long>(c.params));
   row("params", line, "", "");

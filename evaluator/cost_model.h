@@ -9,8 +9,14 @@
 //          shift) per output channel
 //        + code of each kernel kind the model uses + generated code per layer
 //        + the MCU's reserved flash (startup, libc, harness)
+//        Patch-based inference (op_graph.h): a layer's later patches reuse its
+//        weights and code, so each layer counts once, and each later patch's
+//        op adds kPatchOpParamBytes (its window, tile and padding as a table
+//        row; an estimate until code generation for patches exists).
 // SRAM   = the planner's arena (activations + shared scratch) + the MCU's
 //          reserved SRAM (stack, runtime statics)
+// MACs    = every op's, so a patched network's include the overlap its
+//          patches recompute (patch_mac_overhead).
 // latency = sum over ops of the MCU's per-op-kind cycle model / clock:
 //          per_mac * MACs executed + per_output * outputs + per_input * inputs
 //          + per_channel * output channels + per_op (latency_features()).
@@ -30,8 +36,18 @@
 
 namespace tinynas {
 
+// Flash for each op of a later patch (first_patch_op >= 0): four int16 pairs
+// (window origin and size) and four int8 paddings, word aligned.
+inline constexpr int64_t kPatchOpParamBytes = 16;
+
 struct CostReport {
   int64_t macs = 0;
+  // Patch-based inference: the setting (n == 0: none), the MACs of the same
+  // network run layer by layer, and the extra share the overlap costs, in %
+  // (100 * (macs - layer_by_layer_macs) / layer_by_layer_macs).
+  PatchSpec patch;
+  int64_t layer_by_layer_macs = 0;
+  double patch_mac_overhead = 0;
   int64_t params = 0;           // as published model zoos count them (BN unfolded)
   int64_t deployed_params = 0;  // weights + int32 biases of the int8 model
   // flash, by part
@@ -67,7 +83,8 @@ CostReport estimate_cost(const OpGraph& graph, int64_t arena_bytes, const McuTar
 //   a real input pixel (deploy/runtime/src/tn_depthwise.c): a 7x7 kernel on
 //   a 3x3 map runs as its central 5x5 (depthwise_executed_kernel).
 // - inputs: input elements (both operands of an add); outputs: output
-//   elements; channels: output channels.
+//   elements; channels: output channels. A patch op counts its input window
+//   and its output tile, and never crops (its borders are not symmetric).
 struct OpLatencyFeatures {
   int64_t macs = 0;
   int64_t inputs = 0;
@@ -94,8 +111,25 @@ inline double latency_cycles(const OpLatencyCoeffs& c, double macs, double outpu
 double op_cycles(const OpGraph& graph, const Op& op, const McuTarget& mcu);
 
 // Keys: macs, params, flash_bytes, peak_sram_bytes, latency_ms, fits, plus the
-// breakdown (deployed_params, weight_bytes, ..., arena_bytes, fits_*).
+// breakdown (deployed_params, weight_bytes, ..., arena_bytes, fits_*), and
+// patch ({"patches": n, "split_block": B} or null), layer_by_layer_macs and
+// patch_mac_overhead (%).
 nlohmann::json cost_to_json(const CostReport& cost);
+// Among n x n patches for n in {2, 3, 4} and every split block whose output
+// map is at least 1/16 of the input's side (the first stages, where the maps
+// that set the peak are), the setting patch_problem() accepts with the lowest
+// peak SRAM whose MACs exceed the layer-by-layer network's by at most
+// max_mac_overhead percent; ties go to the lower overhead. No patching (n ==
+// 0) when none lowers the peak. `arch`'s own patch setting is ignored.
+// Cost: one estimate_cost per candidate (3 x the first stages' blocks).
+struct PatchChoice {
+  PatchSpec patch;
+  CostReport cost;       // of arch with that setting
+  int32_t candidates = 0;  // settings costed
+};
+PatchChoice choose_patch(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
+                         double max_mac_overhead);
+
 // Human-readable report with the budget beside each figure.
 std::string format_cost(const CostReport& cost, const McuTarget& mcu, const Budget& budget);
 

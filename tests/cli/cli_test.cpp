@@ -185,6 +185,75 @@ TEST_F(CliTest, BadSizeNamesTheFlagAndText) {
   EXPECT_TRUE(contains(f.err, "lots")) << f;
 }
 
+// Patch-based inference: a given setting, the automatic choice, and the
+// figures it changes (mcunet-vww1: 91684 B arena layer by layer).
+TEST_F(CliTest, CostWithPatches) {
+  const std::string vww1 = kSource + "/configs/zoo/mcunet-vww1.json";
+  RunResult r = run({"cost", "--arch", vww1, "--mcu", "f746", "--json"});
+  ASSERT_EQ(r.status, 0) << r;
+  const json plain = json::parse(r.out);
+  EXPECT_TRUE(plain["patch"].is_null()) << r;
+  EXPECT_EQ(plain["arena_bytes"], 91684);
+
+  r = run({"cost", "--arch", vww1, "--mcu", "f746", "--json", "--patch", "4x4:1"});
+  ASSERT_EQ(r.status, 0) << r;
+  const json given = json::parse(r.out);
+  EXPECT_EQ(given["patch"], (json{{"patches", 4}, {"split_block", 1}})) << r;
+  EXPECT_EQ(given["arena_bytes"], 34888);
+  EXPECT_EQ(given["layer_by_layer_macs"], plain["macs"]);
+  EXPECT_GT(given["macs"].get<int64_t>(), plain["macs"].get<int64_t>());
+  EXPECT_NEAR(given["patch_mac_overhead"].get<double>(), 4.4, 0.05);
+  EXPECT_EQ(given["weight_bytes"], plain["weight_bytes"]);  // weights once, not per patch
+
+  r = run({"cost", "--arch", vww1, "--mcu", "f746", "--json", "--patch", "auto"});
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_EQ(json::parse(r.out)["patch"], given["patch"]) << r;
+  r = run({"cost", "--arch", vww1, "--mcu", "f746", "--json", "--patch", "auto", "--patch-max-overhead", "0"});
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_TRUE(json::parse(r.out)["patch"].is_null()) << r;
+
+  r = run({"cost", "--arch", vww1, "--mcu", "f746", "--patch", "2x2:3", "--dump-plan", "--dump-graph"});
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.out, "2x2 patches through block 3: +12.7% MACs over layer by layer")) << r;
+  EXPECT_TRUE(contains(r.out, "2x2 patches end (assembled map")) << r;
+  EXPECT_TRUE(contains(r.out, "patch 3 in[")) << r;
+}
+
+TEST_F(CliTest, BadPatchValuesNameTheFlag) {
+  const std::string vww1 = kSource + "/configs/zoo/mcunet-vww1.json";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"4x4", "expected NxN:B"},
+      {"4x3:1", "square grid"},
+      {"lots", "expected NxN:B"},
+      {"1x1:1", "the grid must be 2x2 to 16x16"},
+      {"2x2:99", "split block 99 is not a block of the network"},
+      {"3x3:1", "does not divide into 3x3"},
+      {"4x4:3", "receptive field"},
+  };
+  for (const auto& [value, why] : cases) {
+    const RunResult r = run({"cost", "--arch", vww1, "--mcu", "f746", "--patch", value});
+    EXPECT_NE(r.status, 0) << value << "\n" << r;
+    EXPECT_TRUE(contains(r.err, "--patch " + value + ": ")) << value << "\n" << r;
+    EXPECT_TRUE(contains(r.err, why)) << value << "\n" << r;
+    EXPECT_TRUE(r.out.empty()) << r;
+  }
+  const RunResult r = run({"cost", "--arch", vww1, "--mcu", "f746", "--patch", "auto",
+                           "--patch-max-overhead", "-1"});
+  EXPECT_NE(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.err, "--patch-max-overhead")) << r;
+}
+
+TEST_F(CliTest, DeployRefusesAPatchedArchitecture) {
+  json arch = json::parse(slurp(kSource + "/configs/zoo/mcunet-vww1.json"));
+  arch["patch"] = {{"patches", 2}, {"split_block", 1}};
+  write(dir_ / "patched.json", arch.dump(2));
+  const RunResult r = run({"deploy", "--arch", (dir_ / "patched.json").string(), "--mcu", "f746", "--out",
+                           "d", "--random-weights", "--run", "none"});
+  EXPECT_NE(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.err, "patch-based code generation is not supported yet")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "d")) << r;
+}
+
 TEST_F(CliTest, UnknownMcuListsTheKnownOnes) {
   const RunResult r = run({"cost", "--arch", kIn2, "--mcu", "f999"});
   EXPECT_NE(r.status, 0) << r;

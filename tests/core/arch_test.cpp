@@ -218,3 +218,96 @@ TEST(ArchLimits, ReadingManyBlocksIsLinear) {
 
 }  // namespace
 }  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+// Patch-based inference settings: tiny_arch's blocks put out 16x16 (b0),
+// 8x8 (b1) and 8x8 (b2); the receptive field of one output pixel is 7 input
+// pixels at b0, 15 at b1 and 23 at b2.
+ArchSpec tiny_patched(int32_t n, int32_t split_block) {
+  ArchSpec a = tiny_arch();
+  a.patch = {n, split_block};
+  return a;
+}
+
+TEST(ArchPatchTest, ReceptiveFieldAndMapSizes) {
+  const ArchSpec a = tiny_arch();
+  EXPECT_EQ(receptive_field(a, 0), 7);   // 1 + 2 (conv) + 2*2 (b0 k3 after stride 2)
+  EXPECT_EQ(receptive_field(a, 1), 15);  // + 4*2 (b1 k5)
+  EXPECT_EQ(receptive_field(a, 2), 23);  // + 2*4 (b2 k3 after stride 4)
+  EXPECT_EQ(block_output_sizes(a), (std::vector<int32_t>{16, 8, 8}));
+  EXPECT_EQ(block_name(a, 2), "block 2 (stage 1 block 1)");
+}
+
+TEST(ArchPatchTest, ValidSettingsPass) {
+  EXPECT_NO_THROW(validate(tiny_patched(2, 0)));
+  EXPECT_NO_THROW(validate(tiny_patched(2, 1)));  // share 16 >= field 15
+  EXPECT_NO_THROW(validate(tiny_patched(4, 0)));  // share 8 >= field 7
+  EXPECT_EQ(patch_problem(tiny_arch()), "");
+}
+
+TEST(ArchPatchTest, EveryBadSettingIsRefusedByName) {
+  auto message = [](const ArchSpec& a) { return error_of([&] { validate(a); }); };
+  std::string msg = message(tiny_patched(1, 0));
+  EXPECT_NE(msg.find("patch: 1x1 patches: the grid must be 2x2 to 16x16"), std::string::npos) << msg;
+  msg = message(tiny_patched(17, 0));
+  EXPECT_NE(msg.find("17x17 patches"), std::string::npos) << msg;
+  msg = message(tiny_patched(0, 1));  // a split block without patches
+  EXPECT_NE(msg.find("0x0 patches"), std::string::npos) << msg;
+  msg = message(tiny_patched(2, 3));
+  EXPECT_NE(msg.find("split block 3 is not a block of the network (0..2)"), std::string::npos) << msg;
+  msg = message(tiny_patched(2, -1));
+  EXPECT_NE(msg.find("split block -1 is not a block"), std::string::npos) << msg;
+  msg = message(tiny_patched(3, 1));
+  EXPECT_NE(msg.find("split block 1 (stage 1 block 0): its 8x8 output map does not divide into 3x3 "
+                     "equal tiles"),
+            std::string::npos)
+      << msg;
+  msg = message(tiny_patched(4, 1));  // 8 / 4 = 2-pixel tiles, but 8 pixels of 32 < field 15
+  EXPECT_NE(msg.find("split block 1 (stage 1 block 0): each of the 4x4 patches owns 8 input pixels "
+                     "per side, fewer than the 15-pixel receptive field"),
+            std::string::npos)
+      << msg;
+  msg = message(tiny_patched(2, 2));  // share 16 < field 23
+  EXPECT_NE(msg.find("split block 2 (stage 1 block 1)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("23-pixel receptive field"), std::string::npos) << msg;
+}
+
+TEST(ArchPatchTest, JsonRoundTripAndAbsence) {
+  const ArchSpec a = tiny_patched(2, 1);
+  const nlohmann::json j = arch_to_json(a);
+  ASSERT_TRUE(j.contains("patch"));
+  EXPECT_EQ(j["patch"], (nlohmann::json{{"patches", 2}, {"split_block", 1}}));
+  const ArchSpec b = arch_from_document(parse_document(j.dump(2), "p.json"));
+  EXPECT_EQ(b.patch, (PatchSpec{2, 1}));
+  EXPECT_EQ(b, a);
+  EXPECT_FALSE(b == tiny_arch());  // the setting is part of the architecture
+  // Not written when unset; absent or null reads as none.
+  EXPECT_FALSE(arch_to_json(tiny_arch()).contains("patch"));
+  nlohmann::json none = arch_to_json(tiny_arch());
+  none["patch"] = nullptr;
+  EXPECT_FALSE(arch_from_document(parse_document(none.dump(), "n.json")).patch.enabled());
+  // MCUNet net.configs may carry one too.
+  nlohmann::json zoo = load_document(test_nets::zoo_path("mcunet-vww1")).root;
+  zoo["patch"] = {{"patches", 2}, {"split_block", 3}};
+  EXPECT_EQ(arch_from_document(parse_document(zoo.dump(), "vww1.json")).patch, (PatchSpec{2, 3}));
+}
+
+TEST(ArchPatchTest, JsonErrorsNameTheFileAndKey) {
+  nlohmann::json j = arch_to_json(tiny_arch());
+  j["patch"] = {{"patches", 3}, {"split_block", 1}};
+  std::string msg = error_of([&] { arch_from_document(parse_document(j.dump(2), "p.json")); });
+  EXPECT_NE(msg.find("p.json:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("patch"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("does not divide into 3x3"), std::string::npos) << msg;
+  j["patch"] = {{"patches", 2}};
+  msg = error_of([&] { arch_from_document(parse_document(j.dump(2), "p.json")); });
+  EXPECT_NE(msg.find("split_block"), std::string::npos) << msg;
+  j["patch"] = 4;
+  msg = error_of([&] { arch_from_document(parse_document(j.dump(2), "p.json")); });
+  EXPECT_NE(msg.find("patch"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace tinynas

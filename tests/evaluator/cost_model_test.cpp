@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "core/arch_io.h"
 #include "core/memory_planner.h"
 #include "tests/test_util.h"
 
@@ -164,6 +167,133 @@ TEST(CostModelTest, JsonHasTheDocumentedKeys) {
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["macs"], 370336);
   EXPECT_EQ(j["fits"], true);
+}
+
+// ---- Patch-based inference --------------------------------------------------
+
+ArchSpec tiny_patched() {
+  ArchSpec a = tiny_arch();
+  a.patch = {2, 1};  // 2x2 patches through b1: 4 x 7 patch ops, 21 of them later patches'
+  return a;
+}
+
+TEST(CostModelPatchTest, HandCheckedFigures) {
+  const McuTarget mcu = simple_mcu();
+  const CostReport plain = estimate_cost(tiny_arch(), mcu, budget_for(mcu));
+  const CostReport c = estimate_cost(tiny_patched(), mcu, budget_for(mcu));
+  // MACs: the overlap adds 74400 (lower_test's hand count).
+  EXPECT_EQ(c.macs, 370336 + 74400);
+  EXPECT_EQ(c.layer_by_layer_macs, 370336);
+  EXPECT_DOUBLE_EQ(c.patch_mac_overhead, 100.0 * 74400 / 370336);
+  EXPECT_EQ(c.patch, (PatchSpec{2, 1}));
+  EXPECT_EQ(plain.patch_mac_overhead, 0);
+  EXPECT_EQ(plain.layer_by_layer_macs, plain.macs);
+  // Weights, biases and requantisation once per layer, not per patch.
+  EXPECT_EQ(c.weight_bytes, plain.weight_bytes);
+  EXPECT_EQ(c.bias_bytes, plain.bias_bytes);
+  EXPECT_EQ(c.requant_bytes, plain.requant_bytes);
+  EXPECT_EQ(c.params, plain.params);
+  EXPECT_EQ(c.deployed_params, plain.deployed_params);
+  // Code: per layer once (13 layers), plus a table row per later patch's op.
+  EXPECT_EQ(c.code_bytes, plain.code_bytes + 21 * kPatchOpParamBytes);
+  EXPECT_EQ(c.flash_bytes, plain.flash_bytes + 21 * kPatchOpParamBytes);
+  // SRAM: the planner's arena (memory_planner_test's hand count is its lower bound).
+  const OpGraph g = lower(tiny_patched());
+  EXPECT_EQ(c.arena_bytes, plan_memory(g).arena_bytes);
+  EXPECT_LT(c.arena_bytes, plain.arena_bytes);
+  // Latency: pointwise MACs with the overlap (b0's pw and b1's expand on 361
+  // pixels instead of 256), and five adds (b0's, once per patch, and b2's).
+  const int64_t pw_macs = 361 * 8 * 8 + 361 * 8 * 24 + 8 * 8 * 24 * 16 + 2 * 8 * 8 * 16 * 64;
+  EXPECT_DOUBLE_EQ(c.cycles, 2.0 * pw_macs + 5 * 1000);
+}
+
+TEST(CostModelPatchTest, LatencyFeaturesOfAPatchOpAreItsWindowAndTile) {
+  McuTarget mcu = simple_mcu();
+  mcu.dsp = true;
+  const OpGraph g = lower(tiny_patched());
+  // Patch 3's b0 add: a 10x10x8 tile of both operands.
+  const OpLatencyFeatures add = latency_features(g, g.ops[24], mcu);
+  EXPECT_EQ(add.inputs, 2 * 10 * 10 * 8);
+  EXPECT_EQ(add.outputs, 10 * 10 * 8);
+  // Patch 3's conv: its 23x23x3 window of the image, an 11x11x8 tile.
+  const OpLatencyFeatures conv = latency_features(g, g.ops[21], mcu);
+  EXPECT_EQ(conv.inputs, 23 * 23 * 3);
+  EXPECT_EQ(conv.outputs, 11 * 11 * 8);
+  EXPECT_EQ(conv.channels, 8);
+  EXPECT_EQ(conv.macs, 11 * 11 * 8 * 27);
+}
+
+TEST(CostModelPatchTest, JsonAndTextStateTheSetting) {
+  const McuTarget mcu = simple_mcu();
+  const CostReport c = estimate_cost(tiny_patched(), mcu, budget_for(mcu));
+  const auto j = cost_to_json(c);
+  EXPECT_EQ(j["patch"], (nlohmann::json{{"patches", 2}, {"split_block", 1}}));
+  EXPECT_EQ(j["layer_by_layer_macs"], 370336);
+  EXPECT_DOUBLE_EQ(j["patch_mac_overhead"].get<double>(), 100.0 * 74400 / 370336);
+  EXPECT_TRUE(cost_to_json(estimate_cost(tiny_arch(), mcu, budget_for(mcu)))["patch"].is_null());
+  const std::string text = format_cost(c, mcu, budget_for(mcu));
+  EXPECT_NE(text.find("2x2 patches through block 1: +20.1% MACs over layer by layer (0.37M)"),
+            std::string::npos)
+      << text;
+}
+
+TEST(CostModelPatchTest, ChoosePatchFindsTheLowestPeakWithinTheOverhead) {
+  const McuTarget mcu = load_mcu("f746");
+  const ArchSpec vww1 = load_arch(test_nets::zoo_path("mcunet-vww1"));
+  const Budget budget = budget_for(mcu);
+  const CostReport plain = estimate_cost(vww1, mcu, budget);
+  // Within 15%: 4x4 patches through block 1 (91684 -> 34888 B, +4.4% MACs).
+  const PatchChoice best = choose_patch(vww1, mcu, budget, 15.0);
+  EXPECT_EQ(best.patch, (PatchSpec{4, 1}));
+  EXPECT_EQ(best.cost.arena_bytes, 34888);
+  EXPECT_LT(best.cost.patch_mac_overhead, 15.0);
+  EXPECT_GT(best.candidates, 5);
+  // Every candidate it could have taken is no better.
+  ArchSpec a = vww1;
+  for (int32_t n = 2; n <= 4; ++n) {
+    for (int32_t block = 0; block < a.num_blocks(); ++block) {
+      a.patch = {n, block};
+      if (!patch_problem(a).empty()) continue;
+      const CostReport c = estimate_cost(a, mcu, budget);
+      if (c.patch_mac_overhead <= 15.0) EXPECT_GE(c.arena_bytes, best.cost.arena_bytes);
+    }
+  }
+  std::printf("mcunet-vww1 on f746: layer by layer %lld B arena, %.2fM MACs; --patch auto: %dx%d:%d, "
+              "%lld B arena, %.2fM MACs (+%.1f%%), flash %lld -> %lld B, %.1f -> %.1f ms\n",
+              static_cast<long long>(plain.arena_bytes), plain.macs / 1e6, best.patch.n,
+              best.patch.n, best.patch.split_block, static_cast<long long>(best.cost.arena_bytes),
+              best.cost.macs / 1e6, best.cost.patch_mac_overhead,
+              static_cast<long long>(plain.flash_bytes), static_cast<long long>(best.cost.flash_bytes),
+              plain.latency_ms, best.cost.latency_ms);
+  // A tight limit takes the best setting within it, or none.
+  const PatchChoice tight = choose_patch(vww1, mcu, budget, 1.0);
+  EXPECT_LE(tight.cost.patch_mac_overhead, 1.0);
+  EXPECT_LT(tight.cost.arena_bytes, plain.arena_bytes);
+  const PatchChoice none = choose_patch(vww1, mcu, budget, 0.0);
+  EXPECT_FALSE(none.patch.enabled());
+  EXPECT_EQ(none.cost.arena_bytes, plain.arena_bytes);
+  // The architecture's own setting does not matter.
+  a.patch = {2, 0};
+  EXPECT_EQ(choose_patch(a, mcu, budget, 15.0).patch, best.patch);
+}
+
+TEST(CostModelPatchTest, ZooArenasWithPatches) {
+  // The zoo under --patch auto (15%): never worse than layer by layer.
+  const McuTarget mcu = load_mcu("f746");
+  for (const char* net : {"mcunet-in0", "mcunet-in1", "mcunet-in2", "mcunet-in3", "mcunet-in4",
+                          "mcunet-vww0", "mcunet-vww1", "mcunet-vww2"}) {
+    const ArchSpec a = load_arch(test_nets::zoo_path(net));
+    const CostReport plain = estimate_cost(a, mcu, budget_for(mcu));
+    const PatchChoice best = choose_patch(a, mcu, budget_for(mcu), 15.0);
+    EXPECT_LE(best.cost.arena_bytes, plain.arena_bytes) << net;
+    EXPECT_LE(best.cost.patch_mac_overhead, 15.0) << net;
+    std::printf("%-12s arena %7lld -> %7lld B (%s), MACs +%.1f%%\n", net,
+                static_cast<long long>(plain.arena_bytes), static_cast<long long>(best.cost.arena_bytes),
+                best.patch.enabled() ? (std::to_string(best.patch.n) + "x" + std::to_string(best.patch.n) +
+                                        ":" + std::to_string(best.patch.split_block)).c_str()
+                                     : "none",
+                best.cost.patch_mac_overhead);
+  }
 }
 
 }  // namespace
