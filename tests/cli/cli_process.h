@@ -14,6 +14,7 @@
 #include <iterator>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tinynas::test {
@@ -50,7 +51,10 @@ inline bool contains(const std::string& haystack, const std::string& needle) {
 // A tinynas process whose stdout and stderr go to files in cwd.
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const std::filesystem::path& cwd) : cwd_(cwd) {
+  // `env`: variables set in the child besides the inherited ones.
+  Process(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+          const std::vector<std::pair<std::string, std::string>>& env = {})
+      : cwd_(cwd) {
     static int serial = 0;
     const std::string tag = std::to_string(serial++);
     out_ = cwd / (".out" + tag);
@@ -69,6 +73,7 @@ class Process {
       dup2(o, STDOUT_FILENO);
       dup2(e, STDERR_FILENO);
       setenv("TINYNAS_NO_PROGRESS", "1", 1);
+      for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
       execv(argv[0], argv.data());
       _exit(127);
     }
