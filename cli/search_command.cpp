@@ -39,6 +39,7 @@
 #include "core/rng.h"
 #include "core/size.h"
 #include "datasets/dataset.h"
+#include "deploy/calibrate.h"
 #include "deploy/deploy.h"
 #include "evaluator/accuracy.h"
 #include "evaluator/cost_model.h"
@@ -229,17 +230,7 @@ BoardMeasurement measure_on_board(const ArchSpec& arch, const std::string& mcu_n
       m.unit = r.board->unit;
       m.measured = r.board->per_inference;
       m.latency_ms = board_latency_ms(r.board->latency_ms, m.measured, mcu);
-      for (const deploy::OpProfile& op : r.board->ops) {
-        evaluator::OpSample s;
-        s.kind = op.kind;
-        s.macs = op.features.macs;
-        s.inputs = op.features.inputs;
-        s.outputs = op.features.outputs;
-        s.channels = op.features.channels;
-        s.measured = op.measured;
-        s.index = op.index;
-        m.ops.push_back(s);
-      }
+      for (const deploy::OpProfile& op : r.board->ops) m.ops.push_back(deploy::op_sample(op, 0));
     }
     m.ok = r.board ? r.board->bit_exact : run == "none";
     m.fits = m.flash_bytes <= budget.flash_bytes && m.sram_bytes <= budget.sram_bytes &&

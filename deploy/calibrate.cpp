@@ -288,15 +288,7 @@ LatencyMeasurements measure_latency(const CalibrateOptions& o) {
     c.counter_source = board.counter_source;
     n.measured = board.per_inference;
     for (const OpProfile& op : board.ops) {
-      OpSample s;
-      s.kind = op.kind;
-      s.macs = op.features.macs;
-      s.inputs = op.features.inputs;
-      s.outputs = op.features.outputs;
-      s.channels = op.features.channels;
-      s.measured = op.measured;
-      s.network = n.index;
-      s.index = op.index;
+      const OpSample s = op_sample(op, n.index);
       n.measured_ops += s.measured;
       ++n.ops;
       c.rows.push_back(s);
@@ -310,6 +302,19 @@ LatencyMeasurements measure_latency(const CalibrateOptions& o) {
   }
   c.seconds = seconds_since(t0);
   return c;
+}
+
+OpSample op_sample(const OpProfile& op, int32_t network) {
+  OpSample s;
+  s.kind = op.kind;
+  s.macs = op.features.macs;
+  s.inputs = op.features.inputs;
+  s.outputs = op.features.outputs;
+  s.channels = op.features.channels;
+  s.measured = op.measured;
+  s.network = network;
+  s.index = op.index;
+  return s;
 }
 
 evaluator::LatencyFit fit_calibration(const LatencyMeasurements& c,

@@ -28,6 +28,7 @@
 #include "core/mcu.h"
 #include "core/mcu_yaml.h"
 #include "core/search_space.h"
+#include "deploy/deploy.h"
 #include "evaluator/latency_fit.h"
 
 namespace tinynas::deploy {
@@ -78,6 +79,9 @@ std::vector<ArchSpec> sample_calibration_archs(const SearchSpace& space, const M
 // a network whose board outputs differ from the host reference is an error
 // too (its kernels are broken, so its timings are not worth fitting).
 LatencyMeasurements measure_latency(const CalibrateOptions& options);
+
+// One profiled op as a row of the latency fit (network `network`).
+evaluator::OpSample op_sample(const OpProfile& op, int32_t network);
 
 // fit_latency on the rows, with the MCU's coefficients as the prior and each
 // network's whole-inference count as its measured total.
