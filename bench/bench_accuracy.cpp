@@ -190,13 +190,7 @@ PeerInputs write_peer_inputs(const std::string& checkpoint, const std::vector<Ar
     loader.stop();
   }
 
-  std::shared_ptr<const datasets::Dataset> val = opened.val;
-  if (o.val_images > 0 && o.val_images < val->size()) {
-    std::vector<int64_t> order = datasets::epoch_order(val->size(), derive_seed(o.seed, 0x76616c), 0, true);
-    order.resize(static_cast<size_t>(o.val_images));
-    std::sort(order.begin(), order.end());
-    val = datasets::make_subset(val, std::move(order), "a seeded " + std::to_string(o.val_images));
-  }
+  const std::shared_ptr<const datasets::Dataset> val = validation_subset(opened.val, o.val_images, o.seed);
   datasets::LoaderOptions vo;
   vo.batch_size = o.batch_size;
   vo.workers = o.workers;

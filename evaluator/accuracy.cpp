@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <map>
 
 #include "core/error.h"
@@ -78,14 +79,16 @@ SubnetAccuracy::SubnetAccuracy(const std::string& checkpoint, const SubnetAccura
   if (v->size() == 0)
     throw Error("checkpoint " + checkpoint + ": its run held out no validation images (val_fraction " +
                 std::to_string(impl_->opened.config.val_fraction) + "); the search ranks subnets on them");
-  if (options.val_images > 0 && options.val_images < v->size()) {
-    std::vector<int64_t> order = datasets::epoch_order(v->size(), derive_seed(options.seed, 0x76616c), 0, true);
-    order.resize(static_cast<size_t>(options.val_images));
-    std::sort(order.begin(), order.end());
-    impl_->val = datasets::make_subset(v, std::move(order), "a seeded " + std::to_string(options.val_images));
-  } else {
-    impl_->val = v;
-  }
+  impl_->val = validation_subset(v, options.val_images, options.seed);
+}
+
+std::shared_ptr<const datasets::Dataset> validation_subset(std::shared_ptr<const datasets::Dataset> val,
+                                                           int64_t images, uint64_t seed) {
+  if (images <= 0 || images >= val->size()) return val;
+  std::vector<int64_t> order = datasets::epoch_order(val->size(), derive_seed(seed, 0x76616c), 0, true);
+  order.resize(static_cast<size_t>(images));
+  std::sort(order.begin(), order.end());
+  return datasets::make_subset(std::move(val), std::move(order), "a seeded " + std::to_string(images));
 }
 
 SubnetAccuracy::~SubnetAccuracy() = default;

@@ -24,6 +24,10 @@
 #include "core/arch.h"
 #include "core/search_space.h"
 
+namespace tinynas::datasets {
+class Dataset;
+}
+
 namespace tinynas {
 
 struct SubnetAccuracyOptions {
@@ -36,6 +40,12 @@ struct SubnetAccuracyOptions {
   std::string device = "cpu";
   int32_t threads = 0;          // torch intra-op threads (0: all cores)
 };
+
+// The validation images a candidate is scored on: the first `images` of a
+// seeded order of `val`, in index order (all of it when `images` is 0 or not
+// smaller). SubnetAccuracy and its benchmark's peer both draw them here.
+std::shared_ptr<const datasets::Dataset> validation_subset(std::shared_ptr<const datasets::Dataset> val,
+                                                           int64_t images, uint64_t seed);
 
 class SubnetAccuracy {
  public:
