@@ -18,6 +18,7 @@ Command add_calibrate_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_search_command(CLI::App& app);
+Command add_status_command(CLI::App& app);
 
 #ifndef TINYNAS_TORCH_HELPER
 // Replaces this process by tinynas-torch with the same arguments (see

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   for (auto add : {add_train_command, add_eval_command, add_deploy_command, add_search_command}) {
 #else
   for (auto add : {add_cost_command, add_space_command, add_deploy_command,
-                    add_calibrate_command}) {
+                    add_calibrate_command, add_status_command}) {
 #endif
     Command run = add(app);
     commands[app.get_subcommands({}).back()->get_name()] = std::move(run);

@@ -23,12 +23,14 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/slurm.h"
 #include "cli/stop_signals.h"
 #include "core/arch_io.h"
 #include "core/doc.h"
@@ -46,6 +48,7 @@
 #include "evaluator/latency_fit.h"
 #include "search/evolution.h"
 #include "space_optimizer/space_optimizer.h"
+#include "supernet/distributed.h"
 #include "supernet/trainer.h"
 
 namespace tinynas::cli {
@@ -80,6 +83,12 @@ struct Options {
   int32_t eval_count = 200;
   int32_t timeout_s = 900;
   int32_t threads = 0;
+  // cluster
+  bool slurm = false, dry_run = false;
+  slurm::Flags slurm_flags;
+  int32_t eval_shards = 0;             // > 0: each generation's candidates as a job array
+  std::string stop_after;              // a stage name: end the run after it
+  std::string eval_shard, eval_dir;    // an array task: shard I/S of DIR's candidates
 };
 
 std::string fmt_pct(double v) {
@@ -122,7 +131,9 @@ class Pipeline {
 // The run folder must be new, empty, or a search's (it holds pipeline.json).
 void check_run_folder(const fs::path& dir) {
   check_output_dir(dir.string(), "--out", false);  // not ".", not a file, not the root
-  if (!fs::exists(dir) || fs::is_empty(dir) || fs::exists(dir / "pipeline.json")) return;
+  if (!fs::exists(dir) || fs::is_empty(dir) || fs::exists(dir / "pipeline.json") ||
+      fs::exists(dir / slurm::kFolder / "search.sbatch"))  // submitted by --slurm, no stage finished yet
+    return;
   throw Error("--out: " + dir.string() + " holds files that are not a tinynas search (no pipeline.json); "
               "choose a new or empty folder");
 }
@@ -174,6 +185,266 @@ class SupernetEvaluator : public AccuracyEvaluator {
  private:
   SubnetAccuracy& accuracy_;
 };
+
+// ---- the search on a Slurm cluster --------------------------------------------
+//
+// `--slurm` submits one job per stage, each after the previous one succeeds
+// (afterok): space, supernet (--slurm-ntasks processes over c10d), search,
+// then fine-tuning + deploy + results. Every job runs this command with the
+// same options and --stop-after its stage; finished stages are skipped
+// (pipeline.json), so a requeued job resumes where it stopped.
+//
+// `--eval-shards S` (the search job gets it from --slurm, or any run inside
+// an allocation): each generation's new candidates are written to
+// DIR/search/evals/<digest>/candidates.json and scored by a job array of S
+// tasks (`--eval-shard I/S --eval-dir D`, candidates I, I+S, ...), each
+// writing shard-I-of-S.json atomically; the search waits for the array
+// (sbatch --wait), then reads the scores back in order. A candidate's score
+// is a pure function of (checkpoint, options, architecture), so the merged
+// scores are exactly those one process computes. Shard files that exist are
+// not computed again: a requeued search or a failed task reruns only the
+// missing shards.
+
+constexpr const char* kEvalScript = "eval-array.sbatch";
+
+std::string shard_file_name(int32_t index, int32_t count) {
+  return "shard-" + std::to_string(index) + "-of-" + std::to_string(count) + ".json";
+}
+
+std::pair<int32_t, int32_t> parse_eval_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  auto number = [](const std::string& s, int32_t& v) {
+    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    v = std::stoi(s);
+    return true;
+  };
+  int32_t i = 0, n = 0;
+  if (slash == std::string::npos || !number(text.substr(0, slash), i) || !number(text.substr(slash + 1), n) ||
+      n < 1 || i >= n)
+    throw Error("--eval-shard: expected I/N with 0 <= I < N, like 2/4, not '" + shorten(text) + "'");
+  return {i, n};
+}
+
+// The candidates file of a batch and its digest (the folder's name).
+struct CandidateBatch {
+  std::string digest;
+  json candidates;  // array of arch JSON
+};
+
+CandidateBatch candidate_batch(const std::vector<ArchSpec>& archs) {
+  CandidateBatch b;
+  b.candidates = json::array();
+  for (const ArchSpec& a : archs) b.candidates.push_back(arch_to_json(a));
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(b.candidates.dump()));
+  b.digest = hex;
+  return b;
+}
+
+// Scores of a shard file, or nullopt when it is absent or not this batch's.
+std::optional<std::vector<std::pair<int64_t, double>>> read_shard(const fs::path& file, const std::string& digest,
+                                                                   int32_t shards) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::nullopt;
+  try {
+    const json j = json::parse(read_file(file.string()));
+    if (j.value("digest", "") != digest || j.value("shards", 0) != shards) return std::nullopt;
+    std::vector<std::pair<int64_t, double>> scores;
+    for (const json& s : j.at("scores")) scores.emplace_back(s.at(0).get<int64_t>(), s.at(1).get<double>());
+    return scores;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// An array task: scores its share of D/candidates.json into D/shard-I-of-S.json.
+int run_eval_shard(const Options& o, const std::string& checkpoint, const SubnetAccuracyOptions& ao) {
+  const auto [index, count] = parse_eval_shard(o.eval_shard);
+  const fs::path d = o.eval_dir;
+  const fs::path cfile = d / "candidates.json";
+  if (!fs::exists(cfile)) throw Error("--eval-dir: " + d.string() + " holds no candidates.json");
+  const json batch = json::parse(read_file(cfile.string()));
+  const json& cands = batch.at("candidates");
+  std::vector<ArchSpec> archs;
+  std::vector<int64_t> ids;
+  for (size_t i = static_cast<size_t>(index); i < cands.size(); i += static_cast<size_t>(count)) {
+    archs.push_back(arch_from_document(parse_document(cands[i].dump(), cfile.string())));
+    ids.push_back(static_cast<int64_t>(i));
+  }
+  SubnetAccuracy accuracy(checkpoint, ao);
+  SupernetEvaluator evaluator(accuracy);
+  const std::vector<double> top1 = evaluator.evaluate(archs);
+  json scores = json::array();
+  for (size_t k = 0; k < ids.size(); ++k) scores.push_back({ids[k], top1[k]});
+  const fs::path file = d / shard_file_name(index, count);
+  write_file_atomic(file.string(), json{{"digest", batch.at("digest")}, {"shard", index}, {"shards", count},
+                                        {"scores", scores}}.dump() + "\n");
+  spdlog::info("shard {} of {}: {} of {} candidates scored; wrote {}", index, count, ids.size(), cands.size(),
+               file.string());
+  return kExitOk;
+}
+
+// Thrown when a stop signal arrived while an evaluation array ran.
+struct EvalInterrupted : Error {
+  using Error::Error;
+};
+
+// The search's evaluator on a cluster: every batch as a job array.
+class ArrayEvaluator : public AccuracyEvaluator {
+ public:
+  ArrayEvaluator(fs::path evals, fs::path script, int32_t shards)
+      : evals_(std::move(evals)), script_(std::move(script)), shards_(shards), sbatch_(slurm::require_sbatch()) {}
+
+  std::vector<double> evaluate(const std::vector<ArchSpec>& archs) override {
+    const CandidateBatch b = candidate_batch(archs);
+    const fs::path d = evals_ / b.digest;
+    if (!fs::exists(d / "candidates.json"))
+      write_file_atomic((d / "candidates.json").string(),
+                        json{{"digest", b.digest}, {"candidates", b.candidates}}.dump() + "\n");
+    const int32_t tasks = std::min<int32_t>(shards_, static_cast<int32_t>(archs.size()));
+    auto missing = [&] {
+      std::string list;
+      for (int32_t i = 0; i < tasks; ++i)
+        if (!read_shard(d / shard_file_name(i, tasks), b.digest, tasks))
+          list += (list.empty() ? "" : ",") + std::to_string(i);
+      return list;
+    };
+    std::string todo = missing();
+    std::string job;
+    if (!todo.empty()) {
+      spdlog::info("{} candidates as a job array of {} tasks ({}); waiting", archs.size(), tasks, d.string());
+      std::string output;
+      try {
+        job = slurm::submit(sbatch_, {"--wait", "--array=" + todo, script_.string(), d.string(),
+                                      std::to_string(tasks)});
+      } catch (const Error& e) {
+        output = e.what();
+      }
+      todo = missing();
+      if (!todo.empty()) {
+        if (g_stop_requested.load())
+          throw EvalInterrupted("stopped while the evaluation array ran; finished shards are kept in " + d.string());
+        throw Error("candidate evaluation: shards " + todo + " of " + std::to_string(tasks) + " in " + d.string() +
+                    " did not finish" + (job.empty() ? "" : " (array job " + job + ")") +
+                    (output.empty() ? "" : ": " + one_line(output, 300)) + "; logs in " +
+                    (script_.parent_path() / "logs").string() +
+                    "; run the search again: finished shards are kept");
+      }
+    }
+    std::vector<double> top1(archs.size(), std::numeric_limits<double>::quiet_NaN());
+    for (int32_t i = 0; i < tasks; ++i) {
+      const auto scores = read_shard(d / shard_file_name(i, tasks), b.digest, tasks);
+      if (!scores) throw Error(d.string() + ": " + shard_file_name(i, tasks) + " vanished while merging");
+      for (const auto& [id, score] : *scores)
+        if (id >= 0 && static_cast<size_t>(id) < top1.size()) top1[static_cast<size_t>(id)] = score;
+    }
+    for (size_t i = 0; i < top1.size(); ++i)
+      if (!std::isfinite(top1[i]))
+        throw Error(d.string() + ": the shards hold no score for candidate " + std::to_string(i));
+    return top1;
+  }
+
+ private:
+  fs::path evals_, script_;
+  int32_t shards_;
+  std::string sbatch_;
+};
+
+// The job scripts of `search --slurm`, by file name, in submission order
+// (eval-array.sbatch last: the search job submits it, not --slurm).
+std::vector<std::pair<std::string, std::string>> slurm_scripts(const Options& o, const CLI::App& sub,
+                                                               const fs::path& dir, bool train) {
+  const std::string cmd = slurm::job_command(sub, "search", {"stop-after", "eval-shard", "eval-dir"}) + " --out " +
+                          slurm::sh_quote(dir.string());
+  const fs::path logs = dir / slurm::kFolder / "logs";
+  auto script = [&](const std::string& stage, const std::string& what, const std::string& body, bool tasks) {
+    return "#!/bin/bash\n# Written by `tinynas search --slurm`: " + what + "\n" +
+           slurm::sbatch_header("tinynas-" + stage, logs / (stage + "-%j.out"), o.slurm_flags, tasks) + body;
+  };
+  std::vector<std::pair<std::string, std::string>> s;
+  s.emplace_back("space.sbatch", script("space", "the width and resolution for the budget (DIR/space).",
+                                        slurm::srun_and_requeue(cmd + " --stop-after space", 1), false));
+  if (train)
+    s.emplace_back("supernet.sbatch",
+                   script("supernet",
+                          "the supernet, trained by " + std::to_string(o.slurm_flags.ntasks) +
+                              " process(es) over c10d\n# (DIR/supernet); SIGTERM saves a checkpoint and requeues.",
+                          slurm::srun_and_requeue(cmd + " --stop-after supernet", o.slurm_flags.ntasks), true));
+  s.emplace_back("search.sbatch",
+                 script("search",
+                        "the evolutionary search (DIR/search)" +
+                            std::string(o.eval_shards > 0 ? ";\n# each generation's candidates are scored by "
+                                                            "eval-array.sbatch as a job array."
+                                                          : "."),
+                        slurm::srun_and_requeue(cmd + " --stop-after search", 1), false));
+  s.emplace_back("deploy.sbatch", script("deploy", "fine-tuning, int8 firmware on the board, results at the top.",
+                                         slurm::srun_and_requeue(cmd, 1), false));
+  if (o.eval_shards > 0) {
+    slurm::Flags one = o.slurm_flags;
+    one.ntasks = one.nodes = 1;
+    s.emplace_back(kEvalScript,
+                   "#!/bin/bash\n# Written by `tinynas search`: array task I scores candidates I, I+S, ... of\n"
+                   "# $1/candidates.json into $1/shard-I-of-S.json (S = $2). The search job submits it\n"
+                   "# with --wait for every generation; a shard writes its file whole or not at all.\n" +
+                       slurm::sbatch_header("tinynas-eval", logs / "eval-%A_%a.out", one, false) + "exec " + cmd +
+                       " --eval-dir \"$1\" --eval-shard \"${SLURM_ARRAY_TASK_ID}/$2\"\n");
+  }
+  return s;
+}
+
+// Writes the scripts into DIR/slurm and submits the stage jobs, each after
+// the one before succeeds.
+int submit_search(const Options& o, const CLI::App& sub, const fs::path& dir, bool train) {
+  slurm::check_flags(o.slurm_flags);
+  const auto scripts = slurm_scripts(o, sub, dir, train);
+  const fs::path sdir = dir / slurm::kFolder;
+  if (o.dry_run) {
+    for (const auto& [name, text] : scripts) std::cout << "# " << (sdir / name).string() << "\n" << text << "\n";
+    std::cout << "# not submitted (--dry-run): each stage's script with --dependency=afterok on the one before\n";
+    return kExitOk;
+  }
+  const std::string sbatch = slurm::require_sbatch();
+  fs::create_directories(sdir / "logs");
+  for (const auto& [name, text] : scripts) write_file_atomic((sdir / name).string(), text);
+  json jobs = json::array();
+  std::string previous;
+  for (const auto& [name, text] : scripts) {
+    if (name == kEvalScript) continue;
+    std::vector<std::string> args;
+    if (!previous.empty()) args = {"--dependency=afterok:" + previous, "--kill-on-invalid-dep=yes"};
+    args.push_back((sdir / name).string());
+    try {
+      previous = slurm::submit(sbatch, args);
+    } catch (const Error& e) {
+      if (!jobs.empty()) slurm::record_jobs(dir, jobs);
+      throw Error(std::string(e.what()) + (jobs.empty() ? "; nothing submitted" : "; the jobs before it run") +
+                  "; the scripts are in " + sdir.string());
+    }
+    jobs.push_back({{"stage", name.substr(0, name.find('.'))}, {"job", previous}, {"script", (sdir / name).string()}});
+    std::cout << name.substr(0, name.find('.')) << " job " << previous << "\n";
+  }
+  slurm::record_jobs(dir, jobs);
+  spdlog::info("submitted {} jobs (each after the one before succeeds); logs in {}; follow with: tinynas status {}",
+               jobs.size(), (sdir / "logs").string(), dir.string());
+  return kExitOk;
+}
+
+// Non-zero ranks of a multi-process run take part in training only.
+void wait_for_stage(const fs::path& dir, const std::string& stage, int32_t rank) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    if (fs::exists(dir / "pipeline.json", ec)) {
+      try {
+        if (json::parse(read_file((dir / "pipeline.json").string())).contains(stage)) return;
+      } catch (const std::exception&) {
+      }
+    }
+    if (g_stop_requested.load()) throw Error("rank " + std::to_string(rank) + ": stopped");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  throw Error("rank " + std::to_string(rank) + ": rank 0 did not finish the " + stage + " stage within 10 minutes");
+}
 
 // The board in the loop: a candidate built and run with random weights
 // (latency, arena and flash do not depend on the weights).
@@ -337,9 +608,22 @@ Command add_search_command(CLI::App& app) {
   sub->add_option("--eval-count", o->eval_count, "Test images run on the board")->check(CLI::Range(1, 100000));
   sub->add_option("--timeout", o->timeout_s, "Seconds each board run may take");
   sub->add_option("--threads", o->threads, "Torch intra-op threads (0: all cores)")->check(CLI::Range(0, 1024));
+  sub->add_option("--stop-after", o->stop_after, "End the run after this stage (space, supernet, search, finetune)")
+      ->check(CLI::IsMember({"space", "supernet", "search", "finetune"}));
+  CLI::Option* slurm = sub->add_flag(
+      "--slurm", o->slurm, "Submit the pipeline to Slurm: one job per stage, each after the one before (DIR/slurm)");
+  sub->add_flag("--dry-run", o->dry_run, "With --slurm: print the sbatch scripts, submit nothing")->needs(slurm);
+  slurm::add_flags(*sub, o->slurm_flags, true);
+  sub->add_option("--eval-shards", o->eval_shards,
+                  "Score each generation's candidates as a Slurm job array of this many tasks (0: in this process)")
+      ->check(CLI::Range(0, 10000));
+  // An array task of --eval-shards (written into eval-array.sbatch).
+  sub->add_option("--eval-shard", o->eval_shard, "Array task: score shard I/S of --eval-dir's candidates")->group("");
+  sub->add_option("--eval-dir", o->eval_dir, "Array task: the folder of candidates.json")->group("");
 
-  return [o]() -> int {
+  return [o, sub]() -> int {
     // ---- checks before any long work ----------------------------------------
+    if (o->eval_shard.empty() != o->eval_dir.empty()) throw Error("--eval-shard and --eval-dir go together");
     if (o->dataset.empty() && o->supernet.empty())
       throw Error("--dataset: give the training data set (KIND:PATH), or --supernet CHECKPOINT");
     const fs::path dir = check_output_dir(o->out, "--out", false);
@@ -350,7 +634,8 @@ Command add_search_command(CLI::App& app) {
       bool existed;
       ~RemoveIfUnfinished() {
         std::error_code ec;
-        if (!existed && !fs::exists(dir / "pipeline.json", ec)) fs::remove_all(dir, ec);
+        if (!existed && !fs::exists(dir / "pipeline.json", ec) && !fs::exists(dir / slurm::kFolder / "search.sbatch", ec))
+          fs::remove_all(dir, ec);
       }
     } unfinished{dir, fs::exists(dir)};
     const McuTarget mcu = load_mcu(o->mcu);
@@ -393,8 +678,22 @@ Command add_search_command(CLI::App& app) {
     const std::string test_dataset =
         !o->test_dataset.empty() ? o->test_dataset : train.dataset.empty() ? "" : default_test_dataset(train.dataset);
     if (!test_dataset.empty()) datasets::parse_dataset_spec(test_dataset);  // a syntax error is named now
+    if (o->slurm) {
+      if (!o->dry_run) fs::create_directories(dir);
+      return submit_search(*o, *sub, dir, o->supernet.empty());
+    }
+    // Ranks beyond 0 of a multi-process run (srun -n N, torchrun) train the
+    // supernet with rank 0 and leave the rest of the pipeline to it.
+    const int32_t rank = supernet::rank_from_environment();
+    if (rank > 0 && !o->eval_shard.empty()) throw Error("--eval-shard runs as one process, not " +
+                                                         std::string("rank ") + std::to_string(rank));
     fs::create_directories(dir);
     Pipeline pipe(dir);
+    auto stop_here = [&](const std::string& stage) {
+      if (o->stop_after != stage) return false;
+      spdlog::info("stopped after the {} stage (--stop-after); the same command without it goes on", stage);
+      return true;
+    };
     // Ctrl-C / SIGTERM during training or evolution: finish the step or the
     // generation, save, exit; later stages are short and stop at once.
     std::optional<StopSignals> signals(std::in_place);
@@ -411,6 +710,8 @@ Command add_search_command(CLI::App& app) {
         throw Error("--supernet " + o->supernet + " was trained on search space '" + ck.name + "', not '" + space.name +
                     "' (--space)");
     }
+    if (rank > 0 && !pipe.done("space", space_inputs)) wait_for_stage(dir, "space", rank);
+    if (rank > 0) pipe = Pipeline(dir);
     if (!pipe.done("space", space_inputs)) {
       StagedOutput out((dir / "space").string(), "--out", "search:space");
       SpaceOptimizerOptions so;
@@ -438,6 +739,8 @@ Command add_search_command(CLI::App& app) {
                     ", which the space stage chose for this budget");
     }
 
+    if (stop_here("space")) return kExitOk;
+
     // ---- 2. supernet ------------------------------------------------------------
     std::string checkpoint = o->supernet;
     if (checkpoint.empty()) {
@@ -462,9 +765,15 @@ Command add_search_command(CLI::App& app) {
           spdlog::error("interrupted; continue with the same command");
           return 128 + (g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT);
         }
+        if (rank > 0) {
+          spdlog::info("rank {}: training done; rank 0 runs the rest of the pipeline", rank);
+          return kExitOk;
+        }
         pipe.finish("supernet", train_inputs);
       }
     }
+    if (rank > 0) return kExitOk;
+    if (stop_here("supernet")) return kExitOk;
 
     // ---- 3. search --------------------------------------------------------------
     SubnetAccuracyOptions ao;
@@ -494,6 +803,7 @@ Command add_search_command(CLI::App& app) {
                                 {"budget", {budget.flash_bytes, budget.sram_bytes, budget.latency_ms}}};
     if (o->hil_every > 0) search_inputs["hil_every"] = o->hil_every;  // absent: 0 (older runs)
     const fs::path sdir = dir / "search";
+    if (!o->eval_shard.empty()) return run_eval_shard(*o, checkpoint, ao);
     if (!pipe.done("search", search_inputs)) {
       SubnetAccuracy accuracy(checkpoint, ao);
       const SearchSpace& trained = accuracy.space();
@@ -552,8 +862,24 @@ Command add_search_command(CLI::App& app) {
           return fb;
         };
       }
-      SupernetEvaluator evaluator(accuracy);
-      SearchResult result = run_search(trained, mcu, budget, evaluator, so);
+      SupernetEvaluator local(accuracy);
+      std::optional<ArrayEvaluator> array;
+      if (o->eval_shards > 0) {
+        // The array's script: this command's options, as --slurm writes it.
+        const fs::path script = dir / slurm::kFolder / kEvalScript;
+        for (const auto& [name, text] : slurm_scripts(*o, *sub, dir, false))
+          if (name == kEvalScript) write_file_atomic(script.string(), text);
+        fs::create_directories(dir / slurm::kFolder / "logs");
+        array.emplace(sdir / "evals", script, o->eval_shards);
+      }
+      AccuracyEvaluator& evaluator = array ? static_cast<AccuracyEvaluator&>(*array) : local;
+      SearchResult result;
+      try {
+        result = run_search(trained, mcu, budget, evaluator, so);
+      } catch (const EvalInterrupted& e) {
+        spdlog::error("interrupted: {}; continue with the same command", e.what());
+        return 128 + (g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGTERM);
+      }
       if (!result.completed) {
         spdlog::error("interrupted after generation {}; continue with the same command",
                       result.generations.empty() ? 0 : result.generations.back().generation);
@@ -603,6 +929,7 @@ Command add_search_command(CLI::App& app) {
       std::cerr << format_generations(result);
       pipe.finish("search", search_inputs);
     }
+    if (stop_here("search")) return kExitOk;
     signals.reset();
     const json best = json::parse(read_file((sdir / "best.json").string()));
     const json& winner_json = best.at("winner");
@@ -659,6 +986,7 @@ Command add_search_command(CLI::App& app) {
       out.commit();
       pipe.finish("finetune", ft_inputs);
     }
+    if (stop_here("finetune")) return kExitOk;
     const json ft = json::parse(read_file((fdir / "finetune.json").string()));
 
     // ---- 5. deploy --------------------------------------------------------------

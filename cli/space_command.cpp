@@ -23,6 +23,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/slurm.h"
 #include "core/error.h"
 #include "core/io.h"
 #include "core/output_dir.h"
@@ -36,12 +37,7 @@ namespace fs = std::filesystem;
 
 // Where the sharded run keeps its parts inside DIR.
 constexpr const char* kShardFolder = "shards";
-constexpr const char* kSlurmFolder = "slurm";
-
-struct SlurmFlags {
-  std::string partition, account, time;
-  int32_t cpus = 1;
-};
+constexpr const char* kSlurmFolder = slurm::kFolder;
 
 struct Options {
   std::string mcu, out, space = "mcunet";
@@ -54,14 +50,12 @@ struct Options {
   std::string shard;  // "I/N"
   int32_t shards = 4;
   bool merge = false, slurm = false, dry_run = false;
-  SlurmFlags slurm_flags;
+  slurm::Flags slurm_flags;
 };
 
-// Options that say how to run, not what to compute: a shard or the merge
-// submitted by --slurm gets all the others.
-const std::set<std::string> kSchedulingOptions = {
-    "help", "out", "json", "shard", "shards", "merge", "slurm", "dry-run",
-    "slurm-partition", "slurm-account", "slurm-time", "slurm-cpus"};
+// Options that say how to run, not what to compute, besides slurm's: a
+// shard or the merge submitted by --slurm gets all the others.
+const std::set<std::string> kSchedulingOptions = {"shard", "shards", "merge"};
 
 // The inputs every mode needs, loaded from the options (cheap).
 struct Inputs {
@@ -252,72 +246,17 @@ int run_merge(const Options& o) {
 
 // ---------------------------------------------------------------- Slurm
 
-std::string sh_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// The absolute path of an executable named `name` on PATH, or "".
-std::string find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    const size_t end = std::min(dirs.find(':', start), dirs.size());
-    const std::string dir = dirs.substr(start, end - start);
-    if (!dir.empty()) {
-      const fs::path candidate = fs::path(dir) / name;
-      if (::access(candidate.c_str(), X_OK) == 0) return fs::absolute(candidate).string();
-    }
-    start = end + 1;
-  }
-  return "";
-}
-
-// The command line of a shard or the merge: this binary by absolute path,
-// `space`, every option given (on the command line or in --config) except
-// the scheduling ones, and the absolute --out.
-std::string job_command(const CLI::App& sub, const fs::path& target) {
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error("cannot find the tinynas binary (/proc/self/exe): " + ec.message());
-  std::string cmd = sh_quote(self.string()) + " space";
-  for (const CLI::Option* opt : sub.get_options()) {
-    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
-    const std::string& name = opt->get_lnames()[0];
-    if (kSchedulingOptions.count(name) != 0) continue;
-    for (const std::string& value : opt->results()) cmd += " --" + name + " " + sh_quote(value);
-  }
-  return cmd + " --out " + sh_quote(target.string());
-}
-
-void check_sbatch_value(const std::string& value, const std::string& flag) {
-  for (char c : value)
-    if (static_cast<unsigned char>(c) <= ' ')
-      throw Error(flag + ": must not hold spaces or control characters ('" + shorten(value) + "')");
-}
-
-std::string sbatch_options(const SlurmFlags& f) {
-  std::string s;
-  if (!f.partition.empty()) s += "#SBATCH --partition=" + f.partition + "\n";
-  if (!f.account.empty()) s += "#SBATCH --account=" + f.account + "\n";
-  if (!f.time.empty()) s += "#SBATCH --time=" + f.time + "\n";
-  s += "#SBATCH --cpus-per-task=" + std::to_string(f.cpus) + "\n";
-  s += "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n";
-  return s;
-}
-
 struct SlurmScripts {
   std::string array, merge;
 };
 
 SlurmScripts slurm_scripts(const Options& o, const CLI::App& sub, const fs::path& target) {
   const std::string n = std::to_string(o.shards);
-  const std::string cmd = job_command(sub, target);
+  const std::string cmd =
+      slurm::job_command(sub, "space", kSchedulingOptions) + " --out " + slurm::sh_quote(target.string());
   const fs::path logs = target / kSlurmFolder / "logs";
-  std::error_code ec;
-  const std::string cwd = fs::current_path(ec).string();
+  slurm::Flags merge_flags = o.slurm_flags;
+  merge_flags.cpus = 1;
   SlurmScripts s;
   s.array = "#!/bin/bash\n"
             "# Written by `tinynas space --slurm`: array task I computes shard I of " + n + " of the\n"
@@ -326,54 +265,20 @@ SlurmScripts slurm_scripts(const Options& o, const CLI::App& sub, const fs::path
             "# A shard writes its file whole or not at all, so SIGTERM (preemption, time\n"
             "# limit) just ends it and --requeue runs it again. A failed shard is rerun\n"
             "# alone: sbatch --array=I " + (target / kSlurmFolder / "space-array.sbatch").string() + "\n"
-            "#SBATCH --job-name=tinynas-space\n"
-            "#SBATCH --array=0-" + std::to_string(o.shards - 1) + "\n"
-            "#SBATCH --chdir=" + cwd + "\n"
-            "#SBATCH --output=" + (logs / "space-%A_%a.out").string() + "\n"
-            "#SBATCH --requeue\n" +
-            sbatch_options(o.slurm_flags) +
+            "#SBATCH --array=0-" + std::to_string(o.shards - 1) + "\n" +
+            slurm::sbatch_header("tinynas-space", logs / "space-%A_%a.out", o.slurm_flags, false) +
             "exec " + cmd + " --shard \"${SLURM_ARRAY_TASK_ID}/" + n + "\"\n";
   s.merge = "#!/bin/bash\n"
             "# Written by `tinynas space --slurm`: merges the " + n + " shards into " +
             (target / "space.json").string() + "\n"
-            "# and space_cdf.svg; submitted with --dependency=afterok on the array job.\n"
-            "#SBATCH --job-name=tinynas-space-merge\n"
-            "#SBATCH --chdir=" + cwd + "\n"
-            "#SBATCH --output=" + (logs / "space-merge-%j.out").string() + "\n"
-            "#SBATCH --requeue\n" +
-            sbatch_options(SlurmFlags{o.slurm_flags.partition, o.slurm_flags.account, o.slurm_flags.time, 1}) +
+            "# and space_cdf.svg; submitted with --dependency=afterok on the array job.\n" +
+            slurm::sbatch_header("tinynas-space-merge", logs / "space-merge-%j.out", merge_flags, false) +
             "exec " + cmd + " --shards " + n + " --merge\n";
   return s;
 }
 
-// Runs `sbatch --parsable ARGS...`; the job id, or throws with sbatch's words.
-std::string submit(const std::string& sbatch, const std::vector<std::string>& args) {
-  std::string cmd = sh_quote(sbatch) + " --parsable";
-  for (const auto& a : args) cmd += " " + sh_quote(a);
-  cmd += " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) throw Error("cannot run " + sbatch + ": " + std::strerror(errno));
-  std::string output;
-  char buf[512];
-  while (size_t got = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, got);
-  const int status = ::pclose(pipe);
-  // --parsable prints "JOBID" or "JOBID;CLUSTER" as its last line.
-  std::string last;
-  for (size_t pos = 0; pos < output.size();) {
-    const size_t end = std::min(output.find('\n', pos), output.size());
-    if (end > pos) last = output.substr(pos, end - pos);
-    pos = end + 1;
-  }
-  const std::string id = last.substr(0, last.find(';'));
-  if (status != 0 || id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
-    throw Error("sbatch failed (" + one_line(output, 300) + ")");
-  return id;
-}
-
 int run_slurm(const Options& o, const CLI::App& sub) {
-  check_sbatch_value(o.slurm_flags.partition, "--slurm-partition");
-  check_sbatch_value(o.slurm_flags.account, "--slurm-account");
-  check_sbatch_value(o.slurm_flags.time, "--slurm-time");
+  slurm::check_flags(o.slurm_flags);
   const fs::path target = check_output_dir(o.out, "--out");
   (void)load_inputs(o);  // a bad --mcu or --space is refused here, not in every job
   const SlurmScripts scripts = slurm_scripts(o, sub, target);
@@ -387,10 +292,7 @@ int run_slurm(const Options& o, const CLI::App& sub) {
               << "\n";
     return kExitOk;
   }
-  const std::string sbatch = find_on_path("sbatch");
-  if (sbatch.empty())
-    throw Error("--slurm: sbatch not found on PATH (Slurm's client); nothing written or submitted "
-                "(--dry-run prints the scripts)");
+  const std::string sbatch = slurm::require_sbatch();
   {
     StagedOutput out(o.out, "--out", "space");
     out.write((fs::path(kSlurmFolder) / "space-array.sbatch").string(), scripts.array);
@@ -403,7 +305,7 @@ int run_slurm(const Options& o, const CLI::App& sub) {
   }
   std::string array_id;
   try {
-    array_id = submit(sbatch, {array_path.string()});
+    array_id = slurm::submit(sbatch, {array_path.string()});
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + "; nothing submitted; the scripts are in " +
                 (target / kSlurmFolder).string());
@@ -411,17 +313,21 @@ int run_slurm(const Options& o, const CLI::App& sub) {
   std::string merge_id;
   try {
     // A shard that fails cancels the merge instead of leaving it pending.
-    merge_id = submit(sbatch, {"--dependency=afterok:" + array_id, "--kill-on-invalid-dep=yes", merge_path.string()});
+    merge_id = slurm::submit(sbatch,
+                             {"--dependency=afterok:" + array_id, "--kill-on-invalid-dep=yes", merge_path.string()});
   } catch (const Error& e) {
+    slurm::record_jobs(target, {{{"stage", "space shards"}, {"job", array_id}, {"script", array_path.string()}}});
     throw Error(std::string(e.what()) + "; the array job " + array_id +
                 " runs; submit the merge after it: sbatch --dependency=afterok:" + array_id + " " +
                 merge_path.string());
   }
+  slurm::record_jobs(target, {{{"stage", "space shards"}, {"job", array_id}, {"script", array_path.string()}},
+                              {{"stage", "space merge"}, {"job", merge_id}, {"script", merge_path.string()}}});
   std::cout << "array job " << array_id << " (" << o.shards << " shards into " << (target / kShardFolder).string()
             << ")\nmerge job " << merge_id << " (after all shards succeed; writes "
             << (target / "space.json").string() << ")\n";
-  spdlog::info("submitted; logs in {}; a failed shard I: sbatch --array=I {}, then sbatch {}",
-               (target / kSlurmFolder / "logs").string(), array_path.string(), merge_path.string());
+  spdlog::info("submitted; logs in {}; a failed shard I: sbatch --array=I {}, then sbatch {}; tinynas status {}",
+               (target / kSlurmFolder / "logs").string(), array_path.string(), merge_path.string(), target.string());
   return kExitOk;
 }
 
@@ -449,11 +355,7 @@ Command add_space_command(CLI::App& app) {
   CLI::Option* slurm = sub->add_flag(
       "--slurm", o->slurm, "Run as a Slurm job array of --shards shards and a merge job (scripts in DIR/slurm)");
   sub->add_flag("--dry-run", o->dry_run, "With --slurm: print the sbatch scripts, submit nothing")->needs(slurm);
-  sub->add_option("--slurm-partition", o->slurm_flags.partition, "#SBATCH --partition of the jobs");
-  sub->add_option("--slurm-account", o->slurm_flags.account, "#SBATCH --account of the jobs");
-  sub->add_option("--slurm-time", o->slurm_flags.time, "#SBATCH --time of each job (e.g. 10:00)");
-  sub->add_option("--slurm-cpus", o->slurm_flags.cpus, "#SBATCH --cpus-per-task of each shard")
-      ->check(CLI::Range(1, 4096));
+  slurm::add_flags(*sub, o->slurm_flags, false);
   shard->excludes(merge)->excludes(slurm)->excludes(json);
   merge->excludes(slurm);
   return [o, sub]() {

@@ -10,8 +10,12 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/slurm.h"
 #include "cli/stop_signals.h"
 #include "core/error.h"
+#include "core/io.h"
+#include "core/output_dir.h"
+#include "supernet/distributed.h"
 #include "supernet/trainer.h"
 
 namespace tinynas::cli {
@@ -31,6 +35,48 @@ std::string pct(const nlohmann::json& j, const char* key) {
   return buf;
 }
 
+// `train --slurm`: OUT/slurm/train.sbatch runs `srun -n NTASKS tinynas train
+// ...` (c10d ranks from Slurm's environment). A requeued job (preempted, or
+// stopped by SIGTERM before its time limit: checkpoint saved, exit 143)
+// starts again with --resume.
+template <typename Options>
+int submit_training(const Options& o, const CLI::App& sub, const supernet::TrainConfig& config) {
+  slurm::check_flags(o.slurm_flags);
+  if (config.batch_size % o.slurm_flags.ntasks != 0)
+    throw Error("--slurm-ntasks " + std::to_string(o.slurm_flags.ntasks) + " does not divide --batch-size " +
+                std::to_string(config.batch_size) + ": every rank reads an equal share of each batch");
+  const std::filesystem::path out = check_output_dir(o.out, "--out", false);
+  const std::string ck = supernet::checkpoint_path(out.string());
+  if (!o.resume && !o.force && std::filesystem::exists(ck))
+    throw Error("--out " + o.out + " already holds a training run (" + ck +
+                "); continue it with --resume, or start over with --force");
+  const std::string cmd =
+      slurm::job_command(sub, "train", {"resume", "force"}) + " --out " + slurm::sh_quote(out.string());
+  const std::filesystem::path dir = out / slurm::kFolder;
+  const std::string first = o.resume ? " --resume" : o.force ? " --force" : "";
+  const std::string text =
+      "#!/bin/bash\n# Written by `tinynas train --slurm`: the supernet trained by " +
+      std::to_string(o.slurm_flags.ntasks) + " process(es) (c10d ranks) into\n# " + out.string() +
+      ". SIGTERM saves a checkpoint; the requeued job resumes from it.\n" +
+      slurm::sbatch_header("tinynas-train", dir / "logs" / "train-%j.out", o.slurm_flags, true) +
+      "first='" + first + "'\n"
+      "if [ \"${SLURM_RESTART_COUNT:-0}\" -gt 0 ] && [ -e " + slurm::sh_quote(ck) + " ]; then first=' --resume'; fi\n" +
+      slurm::srun_and_requeue(cmd + "$first", o.slurm_flags.ntasks);
+  const std::filesystem::path script = dir / "train.sbatch";
+  if (o.dry_run) {
+    std::cout << "# " << script.string() << "\n" << text << "# not submitted (--dry-run)\n";
+    return kExitOk;
+  }
+  const std::string sbatch = slurm::require_sbatch();
+  std::filesystem::create_directories(dir / "logs");
+  write_file_atomic(script.string(), text);
+  const std::string job = slurm::submit(sbatch, {script.string()});
+  slurm::record_jobs(out, {{{"stage", "train"}, {"job", job}, {"script", script.string()}}});
+  std::cout << "train job " << job << " (" << o.slurm_flags.ntasks << " process(es))\n";
+  spdlog::info("submitted; log in {}; follow with: tinynas status {}", (dir / "logs").string(), out.string());
+  return kExitOk;
+}
+
 }  // namespace
 
 Command add_train_command(CLI::App& app) {
@@ -39,6 +85,8 @@ Command add_train_command(CLI::App& app) {
     int32_t epochs = 0;
     std::string out;
     bool resume = false, force = false, json = false;
+    bool slurm = false, dry_run = false;
+    slurm::Flags slurm_flags;
   };
   auto o = std::make_shared<Options>();
   supernet::TrainConfig& c = o->c;
@@ -81,6 +129,10 @@ Command add_train_command(CLI::App& app) {
   sub->add_flag("--resume", o->resume, "Continue the run in --out from its checkpoint, with its configuration");
   sub->add_flag("--force", o->force, "Replace a previous run in --out");
   sub->add_flag("--json", o->json, "Print summary.json to stdout");
+  CLI::Option* slurm = sub->add_flag("--slurm", o->slurm,
+                                     "Submit the training as a Slurm job of --slurm-ntasks processes (OUT/slurm)");
+  sub->add_flag("--dry-run", o->dry_run, "With --slurm: print the sbatch script, submit nothing")->needs(slurm);
+  slurm::add_flags(*sub, o->slurm_flags, true);
 
   return [o, sub]() {
     supernet::TrainConfig config = o->c;
@@ -136,6 +188,8 @@ Command add_train_command(CLI::App& app) {
       config = supernet::train_config_from_json(stored, ck);
     }
 
+    if (o->slurm) return submit_training(*o, *sub, config);
+
     supernet::TrainHooks hooks;
     hooks.stop = &g_stop_requested;
     supernet::TrainResult r;
@@ -151,6 +205,8 @@ Command add_train_command(CLI::App& app) {
                     supernet::checkpoint_path(o->out), o->out);
       return 128 + sig;
     }
+    // Rank 0 reports for a multi-process run; the others end quietly.
+    if (supernet::rank_from_environment() > 0) return kExitOk;
     const auto& s = r.summary;
     if (o->json) {
       std::cout << s.dump(2) << "\n";

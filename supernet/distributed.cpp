@@ -216,6 +216,18 @@ at::Tensor allreduce_sum_differentiable(const at::Tensor& x, ProcessGroup& group
   return AllreduceSum::apply(x, &group);
 }
 
+int32_t rank_from_environment() {
+  if (env("RANK") != nullptr || env("WORLD_SIZE") != nullptr) {
+    const int64_t world = env_int("WORLD_SIZE", 1, 65536);
+    return static_cast<int32_t>(env_int("RANK", 0, world - 1));
+  }
+  if (env("SLURM_NTASKS") != nullptr && env("SLURM_PROCID") != nullptr) {
+    const int64_t world = env_int("SLURM_NTASKS", 1, 65536);
+    return static_cast<int32_t>(env_int("SLURM_PROCID", 0, world - 1));
+  }
+  return 0;
+}
+
 std::string first_slurm_host(const std::string& nodelist) {
   if (nodelist.empty()) throw Error("distributed training: SLURM_JOB_NODELIST is empty or not set (set MASTER_ADDR)");
   const size_t comma = nodelist.find(',');

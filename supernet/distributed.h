@@ -72,4 +72,9 @@ at::Tensor allreduce_sum_differentiable(const at::Tensor& x, ProcessGroup& group
 // empty or malformed list.
 std::string first_slurm_host(const std::string& nodelist);
 
+// This process's rank as from_environment() would read it, without a
+// rendezvous: 0 where the environment names no world larger than one.
+// Throws tinynas::Error for inconsistent variables.
+int32_t rank_from_environment();
+
 }  // namespace tinynas::supernet

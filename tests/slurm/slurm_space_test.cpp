@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/cli/cli_process.h"
-#include "tests/slurm/slurm_cluster.h"
+#include "tests/slurm/slurm_fixture.h"
 
 namespace tinynas::test {
 namespace {
@@ -28,31 +27,8 @@ std::vector<std::string> space_args(const fs::path& out, std::vector<std::string
   return a;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-class SlurmSpaceTest : public ::testing::Test {
+class SlurmSpaceTest : public SlurmTest {
  protected:
-  void SetUp() override {
-    if (const std::string why = SlurmCluster::unavailable(); !why.empty())
-      GTEST_SKIP() << "no Slurm cluster for this test: " << why;
-    dir_ = make_temp_dir("tinynas_slurm");
-    ASSERT_FALSE(dir_.empty());
-    const std::string error = cluster_.start(dir_ / "cluster");
-    ASSERT_EQ(error, "") << "the single-host Slurm cluster did not start in " << dir_;
-    std::printf("[ cluster  ] started in %.2f s\n", cluster_.start_seconds());
-    RecordProperty("cluster_start_s", std::to_string(cluster_.start_seconds()));
-  }
-  void TearDown() override {
-    cluster_.stop();
-    std::error_code ec;
-    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_, ec);
-    if (HasFailure()) std::printf("state kept in %s%s\n", dir_.c_str(), cluster_.logs().c_str());
-  }
-
-  RunResult run(const std::vector<std::string>& args) { return Process(args, dir_).wait(); }
-
   // The single-process result (space.json, space_cdf.svg) to compare with.
   fs::path single_run() {
     const fs::path out = dir_ / "single";
@@ -77,15 +53,6 @@ class SlurmSpaceTest : public ::testing::Test {
     }
   }
 
-  // "sbatch --parsable ARGS" on the test cluster: the job id, "" on failure.
-  static std::string sbatch(const std::string& args) {
-    std::string id = SlurmCluster::output_of(SlurmCluster::find("sbatch") + " --parsable " + args + " 2>/dev/null");
-    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-    return id.find_first_not_of("0123456789") == std::string::npos ? id : "";
-  }
-
-  SlurmCluster cluster_;
-  fs::path dir_;
   double single_seconds_ = 0;
 };
 
