@@ -54,6 +54,8 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
   std::chrono::milliseconds timeout{120000};
+  double seconds = 0;  // in all-reduces so far (waiting for the other ranks included)
+  int64_t count = 0;
 
   void wait(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
     c10d_call(what, address, [&] { return work->wait(timeout); });
@@ -135,9 +137,15 @@ int32_t ProcessGroup::world_size() const { return impl_->world; }
 const std::string& ProcessGroup::address() const { return impl_->address; }
 
 void ProcessGroup::allreduce_sum(at::Tensor& tensor) {
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<at::Tensor> t{tensor};
   impl_->wait(impl_->pg->allreduce(t), "all-reduce");
+  impl_->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++impl_->count;
 }
+
+double ProcessGroup::collective_seconds() const { return impl_->seconds; }
+int64_t ProcessGroup::collectives() const { return impl_->count; }
 
 void ProcessGroup::allreduce_gradients(const std::vector<at::Tensor>& params, int64_t bucket_bytes) {
   torch::NoGradGuard no_grad;

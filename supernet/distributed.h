@@ -55,6 +55,10 @@ class ProcessGroup {
   // value (a digest of its configuration, its checkpoint, ...).
   void check_same(const std::string& what, uint64_t value);
   void barrier();
+  // Time spent in all-reduces so far (waiting for the slowest rank
+  // included) and their number: the cost of the collectives.
+  double collective_seconds() const;
+  int64_t collectives() const;
 
  private:
   struct Impl;

@@ -345,6 +345,9 @@ class Run {
   // after the step, the global mean loss and whether any rank must stop.
   double shard_scale(int64_t local_images);
   double finish_step(double scaled_loss);
+  double epoch_allreduce_seconds_ = 0;  // in finish_step, this epoch (not checkpointed)
+  double epoch_collective_seconds_ = 0;  // the group's totals at the epoch's start
+  int64_t epoch_collectives_ = 0;
   bool any_rank(bool flag);  // true when `flag` is true on some rank
   bool stop_requested() { return any_rank(hooks_.stop != nullptr && hooks_.stop->load()); }
   int64_t step_images_ = 0;  // the global batch of the current step
@@ -499,9 +502,11 @@ double Run::shard_scale(int64_t local_images) {
 // Gradients summed over the ranks (bucketed), and the global batch's loss.
 double Run::finish_step(double scaled_loss) {
   if (!group_) return scaled_loss;
+  const auto t0 = std::chrono::steady_clock::now();
   group_->allreduce_gradients(sgd_.params);
   at::Tensor v = torch::full({1}, scaled_loss, torch::TensorOptions().dtype(torch::kDouble));
   group_->allreduce_sum(v);
+  epoch_allreduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return v.item<double>();
 }
 
@@ -746,6 +751,18 @@ TrainResult Run::go() {
     rec["seconds"] = pos_.epoch_seconds;
     rec["images_per_second"] = pos_.epoch_seconds > 0 ? static_cast<double>(pos_.epoch_images) / pos_.epoch_seconds : 0.0;
     rec["world_size"] = world();
+    if (group_) {
+      // The gradients' all-reduce (the synchronised BN's is inside the
+      // forward pass), this process's share of the epoch's step time.
+      rec["allreduce_seconds"] = epoch_allreduce_seconds_;
+      epoch_allreduce_seconds_ = 0;
+      // Every all-reduce since the previous entry (the synchronised BN's
+      // two per BN layer and step among them).
+      rec["collective_seconds"] = group_->collective_seconds() - epoch_collective_seconds_;
+      rec["collectives"] = group_->collectives() - epoch_collectives_;
+      epoch_collective_seconds_ = group_->collective_seconds();
+      epoch_collectives_ = group_->collectives();
+    }
     const auto te = Clock::now();
     // Rank 0 validates (on its own: no synchronised BN while it
     // recalibrates); the others wait for it at their next collective.
