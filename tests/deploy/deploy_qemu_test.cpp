@@ -128,32 +128,30 @@ class DeployPatchQemuTest : public DeployQemuTest {
     return r;
   }
 
-  // A small subnet of the space with n x n (else 2 x 2) patches through the
-  // last block patch_problem() accepts among the first five.
-  std::string small_patched_subnet(uint64_t seed, int32_t n) {
-    ArchSpec a = load_arch(small_subnet(seed));
-    bool found = false;
-    for (const int32_t grid : {n, 2}) {
-      for (int32_t b = std::min(a.num_blocks() - 1, 4); b >= 0 && !found; --b) {
-        a.patch = {grid, b};
-        found = patch_problem(a).empty();
-      }
-      if (found) break;
+  // The first small subnet from `seed` on whose arena patches pay off on
+  // `mcu` (choose_patch, up to +50% MACs), with that setting.
+  std::string small_patched_subnet(uint64_t seed, const std::string& mcu) {
+    const McuTarget target = load_mcu(mcu);
+    for (uint64_t s = seed; s < seed + 40; ++s) {
+      ArchSpec a = load_arch(small_subnet(s));
+      a.patch = choose_patch(a, target, budget_for(target), 50.0).patch;
+      if (!a.patch.enabled()) continue;
+      const std::string path = (dir_ / ("patched_subnet" + std::to_string(s) + ".json")).string();
+      write_file_atomic(path, arch_to_json(a).dump(2));
+      return path;
     }
-    EXPECT_EQ(patch_problem(a), "");
-    const std::string path = (dir_ / ("patched_subnet" + std::to_string(seed) + ".json")).string();
-    write_file_atomic(path, arch_to_json(a).dump(2));
-    return path;
+    ADD_FAILURE() << "no subnet from seed " << seed << " benefits from patches";
+    return small_subnet(seed);
   }
 };
 
 TEST_F(DeployPatchQemuTest, PatchedSubnetOnCortexM4) {
-  const std::string path = small_patched_subnet(11, 2);
+  const std::string path = small_patched_subnet(11, "f412");
   deploy_patched(path, "f412", load_arch(path).patch);
 }
 
 TEST_F(DeployPatchQemuTest, PatchedSubnetOnCortexM7) {
-  const std::string path = small_patched_subnet(12, 3);
+  const std::string path = small_patched_subnet(31, "f746");
   deploy_patched(path, "f746", load_arch(path).patch);
 }
 
