@@ -12,7 +12,7 @@ int32_t tn_pointwise_s8_get_buffer_size(const tn_pointwise_params* p) {
 }
 
 /* `pixels` contiguous input pixels to as many contiguous output pixels. */
-static void tn_pointwise_run(const tn_pointwise_params* p, const tn_rqf* f, int32_t pixels,
+__attribute__((noinline)) static void tn_pointwise_run(const tn_pointwise_params* p, const tn_rqf* f, int32_t pixels,
                              const int8_t* input, int8_t* output, int16_t* scratch) {
   const int32_t cin = p->in.c, cout = p->out.c;
   const int32_t offset = p->q.input_offset;
