@@ -137,6 +137,10 @@ typedef struct {
  * and pad depthwise inputs with the int8 zero point), or an activation range
  * outside int8. The caller also keeps each shift in [-31, 30]. bias may be
  * NULL (all zeros). The in-place depthwise also needs out.h*out.w <= in.h*in.w.
+ * Patch parameters: a conv tile must lie inside the layer's output (out_y0,
+ * out_x0 >= 0), depthwise pads per side >= 0 and covering the kernel, a
+ * pointwise row stride 0 or at least a row, an add's row strides at least
+ * `size` when rows > 1.
  * Add: size >= 0, both input offsets in [-127, 128] and left_shift in [0, 22]
  * (so (x + offset) << left_shift fits int32), activation range inside int8. */
 tn_status tn_conv2d_check(const tn_conv_params* p);
