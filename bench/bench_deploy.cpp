@@ -10,8 +10,13 @@
 //   - flash and SRAM of in2 and vww1 beside TinyEngine's published figures;
 //   - instructions per inference of vww1 on the emulated Cortex-M4 beside
 //     TensorFlow Lite Micro + CMSIS-NN on the same emulator (48.53M, from
-//     ../shared/DESIGN.md); target <= 0.45x.
+//     ../shared/DESIGN.md); target <= 0.45x;
+//   - patch-based inference (MCUNetV2): in2 and vww1 again with the patch
+//     setting choose_patch picks for the MCU (`--patch auto`), against
+//     themselves layer by layer: arena (planned and the ELF's), MACs,
+//     instructions, bit-exact; targets arena <= 0.5x, instructions <= 1.15x.
 #include <cmath>
+#include <map>
 #include <filesystem>
 #include <unistd.h>
 
@@ -56,16 +61,37 @@ int run(int argc, char** argv) {
   const std::string zoo = std::string(TINYNAS_SOURCE_DIR) + "/configs/zoo/";
   cases.push_back({"mcunet-vww1", zoo + "mcunet-vww1.json", mcu_name});
   cases.push_back({"mcunet-in2", zoo + "mcunet-in2.json", mcu_name});
+  // The same two with their best patch setting (skipped where none helps).
+  std::vector<std::string> patched_names;
+  for (const char* net : {"mcunet-vww1", "mcunet-in2"}) {
+    ArchSpec a = load_arch(zoo + net + ".json");
+    a.patch = choose_patch(a, mcu, budget_for(mcu), 15.0).patch;
+    if (!a.patch.enabled()) continue;
+    const std::string path = (work / (std::string(net) + "-patched.json")).string();
+    write_file_atomic(path, arch_to_json(a).dump(2));
+    const std::string name = std::string(net) + " " + std::to_string(a.patch.n) + "x" +
+                             std::to_string(a.patch.n) + ":" + std::to_string(a.patch.split_block);
+    cases.push_back({name, path, mcu_name});
+    patched_names.push_back(name);
+  }
+  const int zoo_cases = static_cast<int>(cases.size());
   // Subnets of the space at the F412 choice (w0.5, r176), kept when they fit.
   const SearchSpace space = restrict_space(load_search_space("mcunet"), 0.5, 176);
   Rng rng(seed);
-  for (int tries = 0; static_cast<int>(cases.size()) < subnets + 2 && tries < subnets * 20; ++tries) {
+  for (int tries = 0; static_cast<int>(cases.size()) < subnets + zoo_cases && tries < subnets * 20; ++tries) {
     const ArchSpec a = decode(space, sample(space, rng));
     if (!estimate_cost(a, mcu, budget).fits) continue;
-    const std::string path = (work / ("subnet" + std::to_string(cases.size() - 2) + ".json")).string();
+    const int index = static_cast<int>(cases.size()) - zoo_cases;
+    const std::string path = (work / ("subnet" + std::to_string(index) + ".json")).string();
     write_file_atomic(path, arch_to_json(a).dump(2));
-    cases.push_back({"subnet " + std::to_string(cases.size() - 2), path, mcu_name});
+    cases.push_back({"subnet " + std::to_string(index), path, mcu_name});
   }
+  struct Figures {
+    int64_t arena = 0, elf_arena = 0, macs = 0;
+    double instructions = 0;
+    bool exact = false;
+  };
+  std::map<std::string, Figures> figures;
 
   Table t;
   for (const char* h : {"network", "MACs M", "arena pred", "arena ELF", "flash pred", "flash ELF",
@@ -95,6 +121,8 @@ int run(int argc, char** argv) {
       continue;
     }
     const bool be = r.board && r.board->bit_exact;
+    figures[c.name] = {r.arena_bytes, r.elf_arena_bytes.value_or(-1), r.macs,
+                       r.board && r.board->unit == "instructions" ? r.board->per_inference : 0.0, be};
     const bool ae = r.arena_matches_prediction;
     const double ratio = r.flash_vs_predicted;
     exact += be;
@@ -164,6 +192,36 @@ int run(int argc, char** argv) {
     pass &= row("vww1 instructions vs TFLM+CMSIS-NN 48.53M", vww1_instructions, 48.53e6, 0.45);
   std::printf("\n");
   p.print();
+
+  // Patch-based vs layer by layer, the same network and weights.
+  Table pt;
+  for (const char* h : {"network", "patches", "arena plan", "arena ELF", "arena ratio", "MACs M", "MACs +%",
+                        "instr M", "instr +%", "bit-exact", "targets"})
+    pt.add_column(h, std::string(h) == "network" || std::string(h) == "patches" ||
+                         std::string(h) == "bit-exact" || std::string(h) == "targets");
+  for (const std::string& name : patched_names) {
+    const std::string net = name.substr(0, name.find(' '));
+    if (!figures.count(net) || !figures.count(name)) continue;
+    const Figures& l = figures[net];
+    const Figures& q = figures[name];
+    const double arena_ratio = static_cast<double>(q.arena) / static_cast<double>(l.arena);
+    const double extra = l.instructions > 0 ? (q.instructions / l.instructions - 1) * 100 : 0;
+    const bool ok = arena_ratio <= 0.5 && extra <= 15 && q.exact && l.exact;
+    pass &= ok;
+    for (int patched = 0; patched < 2; ++patched) {
+      const Figures& f = patched ? q : l;
+      pt.add_row({net, patched ? name.substr(net.size() + 1) : "layer by layer", std::to_string(f.arena),
+                  std::to_string(f.elf_arena),
+                  patched ? strf("%.3f", arena_ratio) : "1", strf("%.2f", static_cast<double>(f.macs) / 1e6),
+                  patched ? strf("%+.1f%%", (static_cast<double>(q.macs) / static_cast<double>(l.macs) - 1) * 100)
+                          : "",
+                  strf("%.2f", f.instructions / 1e6), patched ? strf("%+.1f%%", extra) : "", f.exact ? "yes" : "NO",
+                  patched ? std::string("arena <= 0.5x, instr <= +15%: ") + (ok ? "PASS" : "FAIL") : ""});
+    }
+  }
+  std::printf("\npatch-based inference (the setting --patch auto picks for %s) vs layer by layer:\n",
+              mcu.name.c_str());
+  pt.print();
   return pass ? 0 : 1;
 }
 

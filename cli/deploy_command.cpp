@@ -48,6 +48,7 @@ Command add_deploy_command(CLI::App& app) {
   struct Options {
     deploy::DeployOptions d;
     BudgetFlags budget;
+    PatchFlags patch;
     std::string calibration = "minmax";
     int32_t resolution = 0;
     std::string bn_dataset;
@@ -91,6 +92,7 @@ Command add_deploy_command(CLI::App& app) {
   sub->add_flag("--profile", o->d.profile, "Time every op on the board (report.json: ops)");
   sub->add_option("--timeout", o->d.timeout_s, "Seconds the board run may take")->check(CLI::Range(1, 3600));
   add_budget_flags(*sub, o->budget);
+  add_patch_flags(*sub, o->patch);
   return [o]() {
     if (!o->d.checkpoint.empty() && o->d.random_weights)
       throw Error("--checkpoint and --random-weights exclude each other");
@@ -118,6 +120,12 @@ Command add_deploy_command(CLI::App& app) {
       load_trained(o->d, o->resolution, eo);
     }
 #endif
+    if (!o->patch.patch.empty() || o->patch.max_overhead != 15.0) {
+      // The patch setting the firmware runs (report.json "patch").
+      if (!o->d.arch) o->d.arch = load_arch(o->d.arch_path, o->resolution);
+      const McuTarget mcu = load_mcu(o->d.mcu);
+      apply_patch_flags(o->patch, mcu, budget_for(mcu, o->d.flash_budget, o->d.sram_budget), *o->d.arch);
+    }
     const deploy::DeployReport report = deploy::deploy_model(o->d);
     std::cout << deploy::deploy_report_to_json(report).dump(2) << "\n";
     if (report.board && !report.board->bit_exact) {

@@ -30,4 +30,14 @@ bool is_subnet_name(const std::string& arch);
 ArchSpec named_subnet(const SearchSpace& space, const std::string& name, int32_t resolution, uint64_t seed,
                       const std::string& where);
 
+// --patch NxN:B|auto|none and --patch-max-overhead (cost, deploy).
+struct PatchFlags {
+  std::string patch;          // empty: the architecture's own setting
+  double max_overhead = 15.0;  // % extra MACs --patch auto may spend
+};
+void add_patch_flags(CLI::App& sub, PatchFlags& flags);
+// Sets arch.patch as the flags say (auto: choose_patch for mcu and budget);
+// throws tinynas::Error naming the flag on a value it cannot use.
+void apply_patch_flags(const PatchFlags& flags, const McuTarget& mcu, const Budget& budget, ArchSpec& arch);
+
 }  // namespace tinynas::cli

@@ -69,6 +69,23 @@ int64_t op_scratch_bytes(const Op& op, const TensorShape& in, const TensorShape&
          int64_t{2} * out.w * 4;
 }
 
+int32_t patch_stage_layers(const OpGraph& g) {
+  if (g.patch_ops == 0 || g.patch.n <= 0) return 0;
+  return g.patch_ops / (g.patch.n * g.patch.n);
+}
+
+int32_t layer_op_index(const OpGraph& g, int32_t op) {
+  const int32_t layers = patch_stage_layers(g);
+  if (layers == 0) return op;
+  return op < g.patch_ops ? op % layers : op - g.patch_ops + layers;
+}
+
+int32_t owner_op_index(const OpGraph& g, int32_t layer) {
+  const int32_t layers = patch_stage_layers(g);
+  if (layers == 0 || layer < layers) return layer;
+  return layer - layers + g.patch_ops;
+}
+
 namespace {
 
 inline int32_t conv_out(int32_t in, int32_t stride) { return (in - 1) / stride + 1; }

@@ -129,6 +129,19 @@ int64_t op_scratch_bytes(OpKind kind, const TensorShape& in, const TensorShape& 
 // `in` is the window it reads.
 int64_t op_scratch_bytes(const Op& op, const TensorShape& in, const TensorShape& out);
 
+// Between a patched graph and the same network lowered without patches
+// (ArchSpec::patch cleared), whose first patch_stage_layers() ops are the
+// patch stage's layers in the same order and whose later ops are the patched
+// graph's ops from patch_ops on (identity maps for an unpatched graph):
+// - patch_stage_layers: ops per patch (0 unpatched);
+// - layer_op_index: the unpatched op computing the layer that `op` computes
+//   (a part of);
+// - owner_op_index: the op of this graph that owns unpatched op `layer`'s
+//   parameters (in the patch stage, patch 0's).
+int32_t patch_stage_layers(const OpGraph& graph);
+int32_t layer_op_index(const OpGraph& graph, int32_t op);
+int32_t owner_op_index(const OpGraph& graph, int32_t layer);
+
 // The one lowering. Appends into `graph` after clearing it (so a caller can
 // reuse its capacity in hot loops). The ArchSpec must be valid.
 void lower(const ArchSpec& arch, OpGraph& graph);

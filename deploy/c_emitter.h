@@ -16,7 +16,7 @@ struct CField {
   std::string name;
   std::string value;
   std::string comment;
-  std::vector<CField> nested;  // when set, emitted as a nested block instead of value
+  std::vector<CField> nested = {};  // when set, emitted as a nested block instead of value
 };
 
 class CEmitter {

@@ -34,6 +34,40 @@ std::string arena_at(const MemoryPlan& plan, int32_t tensor) {
   return "tn_arena + " + std::to_string(plan.tensor_offset[tensor]);
 }
 
+// Where an op finds the part `w` (of the full map) of a tensor that holds
+// `region` of that map: bytes from the tensor's start, and the bytes between
+// rows (0 when its rows follow each other, as they do when w spans the
+// region's width).
+struct View {
+  int64_t offset = 0;
+  int64_t row_stride = 0;
+};
+
+View view_of(const OpGraph& g, int32_t tensor, const Window& w) {
+  const Tensor& t = g.tensors[tensor];
+  const Window& r = t.region;
+  if (w.y0 < r.y0 || w.x0 < r.x0 || w.y0 + w.h > r.y0 + r.h || w.x0 + w.w > r.x0 + r.w)
+    throw Error("code generator: tensor " + std::to_string(tensor) +
+                " does not hold the window an op addresses");
+  const int64_t c = t.shape.c;
+  View v;
+  v.offset = (int64_t{w.y0 - r.y0} * r.w + (w.x0 - r.x0)) * c;
+  v.row_stride = w.w == r.w ? 0 : int64_t{r.w} * c;
+  return v;
+}
+
+std::string arena_at(const MemoryPlan& plan, int32_t tensor, const View& v) {
+  return "tn_arena + " + std::to_string(plan.tensor_offset[tensor] + v.offset);
+}
+
+// The op whose weights, bias, multiplier and shift arrays op i uses: its
+// patch-0 op for a later patch's, else itself.
+size_t owner_of(const Op& op, size_t i) {
+  return op.first_patch_op >= 0 ? static_cast<size_t>(op.first_patch_op) : i;
+}
+
+TensorShape window_shape(const Window& w, int32_t c) { return {w.h, w.w, c}; }
+
 std::vector<CField> requant_fields(const QuantOp& q, const std::string& name) {
   return {{"input_offset", c_int(q.input_offset), ""},
           {"output_offset", c_int(q.output_offset), ""},
@@ -68,7 +102,7 @@ std::string banner(const QuantizedModel& m, const MemoryPlan& plan, const Codege
 void emit_weights(const QuantizedModel& m, CEmitter& h, CEmitter& c) {
   for (size_t i = 0; i < m.graph.ops.size(); ++i) {
     const Op& op = m.graph.ops[i];
-    if (!has_weights(op.kind)) continue;
+    if (!has_weights(op.kind) || op.first_patch_op >= 0) continue;
     const QuantOp& q = m.ops[i];
     const std::string n = op_name(i);
     const auto out_c = static_cast<int64_t>(q.bias.size());
@@ -93,39 +127,86 @@ void emit_params(const QuantizedModel& m, const MemoryPlan& plan, size_t i, CEmi
   const Op& op = g.ops[i];
   const QuantOp& q = m.ops[i];
   const std::string n = op_name(i);
-  const TensorShape& in = g.tensors[op.input].shape;
-  const TensorShape& out = g.tensors[op.output].shape;
+  // Its parameter arrays' name (a later patch's op shares its patch-0 op's).
+  const std::string a = op_name(owner_of(op, i));
+  const bool patch = op.patch >= 0;
+  // A patch op works on its input window and output tile, not on the tensors.
+  const TensorShape in = patch ? window_shape(op.in_window, g.tensors[op.input].shape.c)
+                               : g.tensors[op.input].shape;
+  const TensorShape out = patch ? window_shape(op.out_tile, g.tensors[op.output].shape.c)
+                                : g.tensors[op.output].shape;
   char head[200];
   std::snprintf(head, sizeof head, "op %zu: %s %dx%dx%d -> %dx%dx%d", i, op_kind_name(op.kind),
                 in.h, in.w, in.c, out.h, out.w, out.c);
   std::string note = head;
   if (op.kernel > 1) note += ", kernel " + std::to_string(op.kernel) + " stride " + std::to_string(op.stride);
   if (plan.op_in_place[i]) note += ", in place";
+  if (patch) {
+    char where[240];
+    std::snprintf(where, sizeof where,
+                  "\n  patch %d: reads rows %d..%d, columns %d..%d; writes rows %d..%d, columns "
+                  "%d..%d; padding top %d left %d bottom %d right %d",
+                  op.patch, op.in_window.y0, op.in_window.y0 + op.in_window.h - 1, op.in_window.x0,
+                  op.in_window.x0 + op.in_window.w - 1, op.out_tile.y0,
+                  op.out_tile.y0 + op.out_tile.h - 1, op.out_tile.x0,
+                  op.out_tile.x0 + op.out_tile.w - 1, op.pad_top, op.pad_left, op.pad_bottom,
+                  op.pad_right);
+    note += where;
+    if (op.first_patch_op >= 0) note += "; weights of op " + std::to_string(op.first_patch_op);
+  }
   note += "\n  in:  " + placement(g, plan, op.input);
   if (op.input2 >= 0) note += "\n  in2: " + placement(g, plan, op.input2);
   note += "\n  out: " + placement(g, plan, op.output);
   c.comment(note);
   switch (op.kind) {
-    case OpKind::kConv2d:
-    case OpKind::kDepthwiseConv2d:
-      // Same fields; the weight layout differs (see tn_runtime.h).
-      c.struct_init("static const",
-                    op.kind == OpKind::kConv2d ? "tn_conv_params" : "tn_depthwise_params", n,
-                    {{"in", dims(in), ""},
-                     {"out", dims(out), ""},
-                     {"kernel", c_int(op.kernel), ""},
-                     {"stride", c_int(op.stride), ""},
-                     {"padding", c_int(op.padding), ""},
-                     {"weights", n + "_weights", ""},
-                     {"q", "", "", requant_fields(q, n)}});
+    case OpKind::kConv2d: {
+      // A patch reads its window of the whole input in place: the kernel
+      // sees the whole map and computes the tile at out_y0, out_x0.
+      std::vector<CField> f = {{"in", dims(g.tensors[op.input].shape), ""},
+                               {"out", dims(out), ""},
+                               {"kernel", c_int(op.kernel), ""},
+                               {"stride", c_int(op.stride), ""},
+                               {"padding", c_int(op.padding), ""},
+                               {"weights", a + "_weights", ""},
+                               {"q", "", "", requant_fields(q, a)}};
+      if (patch) {
+        f.push_back({"out_y0", c_int(op.out_tile.y0), ""});
+        f.push_back({"out_x0", c_int(op.out_tile.x0), ""});
+      }
+      c.struct_init("static const", "tn_conv_params", n, f);
       break;
-    case OpKind::kPointwiseConv2d:
-      c.struct_init("static const", "tn_pointwise_params", n,
-                    {{"in", dims(in), ""},
-                     {"out", dims(out), ""},
-                     {"weights", n + "_weights", ""},
-                     {"q", "", "", requant_fields(q, n)}});
+    }
+    case OpKind::kDepthwiseConv2d: {
+      std::vector<CField> f = {{"in", dims(in), ""},
+                               {"out", dims(out), ""},
+                               {"kernel", c_int(op.kernel), ""},
+                               {"stride", c_int(op.stride), ""},
+                               {"padding", c_int(patch ? 0 : op.padding), ""},
+                               {"weights", a + "_weights", ""},
+                               {"q", "", "", requant_fields(q, a)}};
+      if (patch) {
+        f.push_back({"pad_top", c_int(op.pad_top), ""});
+        f.push_back({"pad_left", c_int(op.pad_left), ""});
+        f.push_back({"pad_bottom", c_int(op.pad_bottom), ""});
+        f.push_back({"pad_right", c_int(op.pad_right), ""});
+      }
+      c.struct_init("static const", "tn_depthwise_params", n, f);
       break;
+    }
+    case OpKind::kPointwiseConv2d: {
+      std::vector<CField> f = {{"in", dims(in), ""},
+                               {"out", dims(out), ""},
+                               {"weights", a + "_weights", ""},
+                               {"q", "", "", requant_fields(q, a)}};
+      if (patch) {
+        const View vi = view_of(g, op.input, op.in_window);
+        const View vo = view_of(g, op.output, op.out_tile);
+        if (vi.row_stride != 0) f.push_back({"in_row_stride", c_int(vi.row_stride), ""});
+        if (vo.row_stride != 0) f.push_back({"out_row_stride", c_int(vo.row_stride), ""});
+      }
+      c.struct_init("static const", "tn_pointwise_params", n, f);
+      break;
+    }
     case OpKind::kFullyConnected:
       c.struct_init("static const", "tn_fc_params", n,
                     {{"in_c", c_int(in.c), ""},
@@ -133,9 +214,19 @@ void emit_params(const QuantizedModel& m, const MemoryPlan& plan, size_t i, CEmi
                      {"weights", n + "_weights", ""},
                      {"q", "", "", requant_fields(q, n)}});
       break;
-    case OpKind::kAdd:
-      c.struct_init("static const", "tn_add_params", n,
-                    {{"size", c_int(out.elements()), ""},
+    case OpKind::kAdd: {
+      // A tile read from larger windows or written into the assembled map
+      // runs row by row; otherwise one contiguous run.
+      View v1, v2, vo;
+      if (patch) {
+        v1 = view_of(g, op.input, op.out_tile);
+        v2 = view_of(g, op.input2, op.out_tile);
+        vo = view_of(g, op.output, op.out_tile);
+      }
+      const bool rows = v1.row_stride != 0 || v2.row_stride != 0 || vo.row_stride != 0;
+      const int64_t row = int64_t{out.w} * out.c;
+      std::vector<CField> f = {
+                     {"size", c_int(rows ? row : out.elements()), ""},
                      {"input1_offset", c_int(q.input1_offset), ""},
                      {"input2_offset", c_int(q.input2_offset), ""},
                      {"output_offset", c_int(q.output_offset), ""},
@@ -147,8 +238,17 @@ void emit_params(const QuantizedModel& m, const MemoryPlan& plan, size_t i, CEmi
                      {"output_shift", c_int(q.output_shift), ""},
                      {"left_shift", c_int(q.left_shift), ""},
                      {"act_min", c_int(q.act_min), ""},
-                     {"act_max", c_int(q.act_max), ""}});
+                     {"act_max", c_int(q.act_max), ""}};
+      if (rows) {
+        const auto stride = [&](const View& v) { return c_int(v.row_stride != 0 ? v.row_stride : row); };
+        f.push_back({"rows", c_int(out.h), ""});
+        f.push_back({"input1_row_stride", stride(v1), ""});
+        f.push_back({"input2_row_stride", stride(v2), ""});
+        f.push_back({"output_row_stride", stride(vo), ""});
+      }
+      c.struct_init("static const", "tn_add_params", n, f);
       break;
+    }
     case OpKind::kAvgPool:
       c.struct_init("static const", "tn_avgpool_params", n,
                     {{"in", dims(in), ""},
@@ -161,10 +261,32 @@ void emit_params(const QuantizedModel& m, const MemoryPlan& plan, size_t i, CEmi
 
 // The call of op i inside tn_model_run.
 std::string call(const QuantizedModel& m, const MemoryPlan& plan, size_t i) {
-  const Op& op = m.graph.ops[i];
+  const OpGraph& g = m.graph;
+  const Op& op = g.ops[i];
   const std::string p = "&" + op_name(i);
-  const std::string in = arena_at(plan, op.input);
-  const std::string out = arena_at(plan, op.output);
+  std::string in = arena_at(plan, op.input);
+  std::string out = arena_at(plan, op.output);
+  std::string in2 = op.input2 >= 0 ? arena_at(plan, op.input2) : "";
+  if (op.patch >= 0) {
+    // The conv reads the whole input (its parameters place the tile); the
+    // others start at their window, and a depthwise's window is its whole
+    // input tensor (its rows must be contiguous).
+    if (op.kind != OpKind::kConv2d) {
+      const Window& read = op.kind == OpKind::kAdd ? op.out_tile : op.in_window;
+      const View vi = view_of(g, op.input, read);
+      if (op.kind == OpKind::kDepthwiseConv2d && (vi.offset != 0 || vi.row_stride != 0))
+        throw Error("code generator: op " + std::to_string(i) +
+                    " (depthwise) reads part of its input tensor");
+      in = arena_at(plan, op.input, vi);
+    }
+    if (op.input2 >= 0) in2 = arena_at(plan, op.input2, view_of(g, op.input2, op.out_tile));
+    const View vo = view_of(g, op.output, op.out_tile);
+    if ((op.kind == OpKind::kConv2d || op.kind == OpKind::kDepthwiseConv2d) &&
+        (vo.offset != 0 || vo.row_stride != 0))
+      throw Error("code generator: op " + std::to_string(i) + " (" + op_kind_name(op.kind) +
+                  ") writes part of its output tensor");
+    out = arena_at(plan, op.output, vo);
+  }
   switch (op.kind) {
     case OpKind::kConv2d:
       return "tn_conv2d_s8(" + p + ", " + in + ", " + out + ", (int16_t*)scratch)";
@@ -176,7 +298,7 @@ std::string call(const QuantizedModel& m, const MemoryPlan& plan, size_t i) {
     case OpKind::kFullyConnected:
       return "tn_fully_connected_s8(" + p + ", " + in + ", " + out + ")";
     case OpKind::kAdd:
-      return "tn_add_s8(" + p + ", " + in + ", " + arena_at(plan, op.input2) + ", " + out + ")";
+      return "tn_add_s8(" + p + ", " + in + ", " + in2 + ", " + out + ")";
     case OpKind::kAvgPool:
       return "tn_avgpool_s8(" + p + ", " + in + ", " + out + ")";
   }
@@ -308,6 +430,14 @@ GeneratedModel generate_c(const QuantizedModel& m, const MemoryPlan& plan,
   c.line("if (input != " + arena_at(plan, g.input) + ") memcpy(" + arena_at(plan, g.input) +
          ", input, TN_MODEL_INPUT_BYTES);");
   for (size_t i = 0; i < g.ops.size(); ++i) {
+    if (g.patch.enabled() && i == 0)
+      c.comment("The patch stage: " + std::to_string(g.patch.n) + "x" + std::to_string(g.patch.n) +
+                " patches (row-major), each through the first conv and blocks 0.." +
+                std::to_string(g.patch.split_block) + ", writing its tile of block " +
+                std::to_string(g.patch.split_block) + "'s output into tensor " +
+                std::to_string(g.assembled) + ".");
+    if (g.patch.enabled() && i == static_cast<size_t>(g.patch_ops))
+      c.comment("Layer by layer from here on.");
     c.line("status = " + call(m, plan, i) + ";  /* op " + std::to_string(i) + " */");
     c.line("if (status != TN_OK) return status;");
     c.line("TN_PROFILE_OP(" + std::to_string(i) + ");");

@@ -6,7 +6,13 @@
 //   model.c    the arena (exactly MemoryPlan::arena_bytes), one named
 //              designated-initialiser parameter struct per layer, each arena
 //              offset commented, and the call sequence: only the kernels the
-//              model uses, in place where the plan says so
+//              model uses, in place where the plan says so. A patched graph
+//              (core/op_graph.h) runs its patch stage patch by patch through
+//              the same kernels: each op addresses its input window and
+//              output tile in place (a conv tile's origin, per-side depthwise
+//              padding at the image border, row strides into larger windows
+//              and into the assembled map), and a later patch's op uses its
+//              patch-0 op's weight arrays
 //   weights.h/.c  weights, biases and requantisation parameters as const
 //              arrays (flash), 4-byte aligned as the cost model assumes
 // A banner names the generator and its version. Output is deterministic: the
@@ -21,7 +27,7 @@
 
 namespace tinynas::deploy {
 
-inline constexpr int kGeneratorVersion = 1;
+inline constexpr int kGeneratorVersion = 2;  // 2: patch-based inference
 
 struct CodegenOptions {
   std::string description;  // one line for the banner, e.g. the architecture's name

@@ -139,13 +139,17 @@ PreparedModel prepare_deploy(const DeployOptions& o) {
   p.arch = o.arch ? *o.arch : load_arch(o.arch_path);
   const McuTarget& mcu = p.mcu;
   const ArchSpec& arch = p.arch;
-  // The lowering, planner and cost model know patches; the quantiser and the
-  // code generator do not yet, and would build firmware for the wrong graph.
-  if (arch.patch.enabled())
-    throw Error(o.arch_path + ": patch-based code generation is not supported yet (" +
-                std::to_string(arch.patch.n) + "x" + std::to_string(arch.patch.n) +
-                " patches through block " + std::to_string(arch.patch.split_block) +
-                "); remove \"patch\" to deploy it layer by layer");
+  if (arch.patch.enabled()) {
+    if (const std::string problem = patch_problem(arch); !problem.empty())
+      throw Error(o.arch_path + ": patch " + std::to_string(arch.patch.n) + "x" +
+                  std::to_string(arch.patch.n) + ":" + std::to_string(arch.patch.split_block) + ": " +
+                  problem);
+  }
+  // The network is quantised layer by layer (the float network and the host
+  // reference are that one); a patched architecture then runs the same int8
+  // layers patch by patch.
+  ArchSpec layer_arch = arch;
+  layer_arch.patch = PatchSpec{};
   const Budget budget = budget_for(mcu, o.flash_budget, o.sram_budget);
   p.predicted = estimate_cost(arch, mcu, budget);
   const CostReport& predicted = p.predicted;
@@ -168,15 +172,22 @@ PreparedModel prepare_deploy(const DeployOptions& o) {
   std::vector<std::vector<float>> calibration_images;
   if (o.trained) {
     p.checkpoint = o.checkpoint;
-    fm.arch = arch;
-    fm.graph = lower(arch);
-    if (o.trained->ops.size() != fm.graph.ops.size())
+    fm.arch = layer_arch;
+    fm.graph = lower(layer_arch);
+    const OpGraph patched = arch.patch.enabled() ? lower(arch) : OpGraph{};
+    if (o.trained->ops.size() == fm.graph.ops.size()) {
+      fm.ops = o.trained->ops;
+    } else if (arch.patch.enabled() && o.trained->ops.size() == patched.ops.size()) {
+      // One weight set per op of the patched graph: each layer's from its owner.
+      for (size_t j = 0; j < fm.graph.ops.size(); ++j)
+        fm.ops.push_back(o.trained->ops[static_cast<size_t>(owner_op_index(patched, static_cast<int32_t>(j)))]);
+    } else {
       throw Error("--checkpoint " + o.checkpoint + ": " + std::to_string(o.trained->ops.size()) +
                   " weight sets for the " + std::to_string(fm.graph.ops.size()) + " ops of " + o.arch_path);
-    fm.ops = o.trained->ops;
+    }
     calibration_images = o.trained->calibration_images;
   } else {
-    fm = random_float_model(arch, o.seed);
+    fm = random_float_model(layer_arch, o.seed);
     calibration_images = synthetic_images(arch, o.calibration_count > 0 ? o.calibration_count : 8, o.seed ^ 0xCA11u);
   }
   spdlog::info("quantising {} ({:.2f}M MACs), {}, calibrated on {} images", o.arch_path,
@@ -187,6 +198,7 @@ PreparedModel prepare_deploy(const DeployOptions& o) {
   // exact (q = pixel - 128) rather than calibrating the input range.
   if (o.trained || !o.eval_dataset.empty()) qo.input = kPixelInputQuant;
   p.model = quantize(fm, calibration_images, qo);
+  if (arch.patch.enabled()) p.model = with_patches(p.model, arch.patch);
   const QuantizedModel& q = p.model;
   p.plan = plan_memory(q.graph);
   p.code = generate_c(q, p.plan,
@@ -368,6 +380,10 @@ json deploy_report_to_json(const DeployReport& r) {
   j["weights"] = r.weights;
   if (r.checkpoint) j["checkpoint"] = *r.checkpoint;
   j["generator_version"] = r.generator_version;
+  // The execution order the firmware used (null: layer by layer).
+  j["patch"] = r.arch.patch.enabled()
+                   ? json{{"patches", r.arch.patch.n}, {"split_block", r.arch.patch.split_block}}
+                   : json(nullptr);
   j["macs"] = r.macs;
   j["params"] = r.params;
   j["flash_bytes"] = r.flash_bytes;

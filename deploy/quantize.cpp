@@ -304,4 +304,43 @@ std::vector<int8_t> quantize_input(const QuantizedModel& model, const std::vecto
   return out;
 }
 
+QuantizedModel with_patches(const QuantizedModel& model, const PatchSpec& patch) {
+  if (model.graph.patch.enabled())
+    throw Error("with_patches: the model already runs in patches");
+  QuantizedModel out;
+  out.arch = model.arch;
+  out.arch.patch = patch;
+  if (const std::string problem = patch_problem(out.arch); !problem.empty())
+    throw Error("patch " + std::to_string(patch.n) + "x" + std::to_string(patch.n) + ":" +
+                std::to_string(patch.split_block) + ": " + problem);
+  out.graph = lower(out.arch);
+  const OpGraph& g = out.graph;
+  const OpGraph& layers = model.graph;
+  if (g.ops.size() + static_cast<size_t>(patch_stage_layers(g)) !=
+      layers.ops.size() + static_cast<size_t>(g.patch_ops))
+    throw Error("with_patches: the model's graph is not lower() of its architecture");
+  out.ops.resize(g.ops.size());
+  out.tensors.assign(g.tensors.size(), TensorQuant{});
+  out.tensors[static_cast<size_t>(g.input)] = model.tensors[static_cast<size_t>(layers.input)];
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    const auto layer = static_cast<size_t>(layer_op_index(g, static_cast<int32_t>(i)));
+    const Op& lop = layers.ops[layer];
+    if (lop.kind != op.kind || lop.kernel != op.kernel || lop.stride != op.stride)
+      throw Error("with_patches: op " + std::to_string(i) + " does not match its layer");
+    QuantOp& q = out.ops[i];
+    q = model.ops[layer];
+    if (op.first_patch_op >= 0) {
+      // The arrays are the patch-0 op's.
+      q.weights.clear();
+      q.bias.clear();
+      q.multiplier.clear();
+      q.shift.clear();
+      q.weight_scale.clear();
+    }
+    out.tensors[static_cast<size_t>(op.output)] = model.tensors[static_cast<size_t>(lop.output)];
+  }
+  return out;
+}
+
 }  // namespace tinynas::deploy

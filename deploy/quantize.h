@@ -108,9 +108,22 @@ void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);
 // The input image in the model's input quantisation.
 std::vector<int8_t> quantize_input(const QuantizedModel& model, const std::vector<float>& image);
 
+// The same int8 network run patch by patch (core/op_graph.h): lower(arch)
+// with arch.patch = `patch`, each op with the parameters of its layer's op in
+// `model` (a model lowered without patches) and each tensor with its layer
+// tensor's quantisation, so the values are the layer-by-layer network's. The
+// ops of later patches keep the scalars only; their weight, bias, multiplier
+// and shift arrays are their patch-0 op's (first_patch_op). Throws
+// tinynas::Error for a patched `model` or a patch setting patch_problem()
+// refuses.
+QuantizedModel with_patches(const QuantizedModel& model, const PatchSpec& patch);
+
 // Host reference interpreter: the definition of the right answer. Plain loops
 // over the quantised graph, independent of the C runtime; returns the int8
-// logits (and every tensor when `tensors` is given).
+// logits (and every tensor when `tensors` is given). A patched model runs
+// layer by layer (its layers' parameters from the ops that own them; the
+// tensors are then those of the graph lowered without patches): patches must
+// not change a bit.
 std::vector<int8_t> run_reference(const QuantizedModel& model, const std::vector<int8_t>& input,
                                   std::vector<std::vector<int8_t>>* tensors = nullptr);
 

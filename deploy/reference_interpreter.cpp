@@ -129,9 +129,8 @@ void avgpool(const QuantOp& q, const TensorShape& is, const std::vector<int8_t>&
 }
 
 // Prepare-time checks, so the loops above can index without bounds checks.
-void check_op(const QuantizedModel& m, size_t i) {
-  const Op& op = m.graph.ops[i];
-  const QuantOp& q = m.ops[i];
+void check_op(const OpGraph& g, const QuantOp& q, size_t i) {
+  const Op& op = g.ops[i];
   const auto fail = [&](const std::string& what) {
     throw Error("run_reference: op " + std::to_string(i) + " (" + op_kind_name(op.kind) +
                 "): " + what);
@@ -141,7 +140,7 @@ void check_op(const QuantizedModel& m, size_t i) {
       fail("left_shift out of range");
     return;
   }
-  const auto out_c = static_cast<size_t>(m.graph.tensors[op.output].shape.c);
+  const auto out_c = static_cast<size_t>(g.tensors[op.output].shape.c);
   if (q.weights.size() != static_cast<size_t>(op.weights)) fail("weight count does not match");
   if (q.bias.size() != out_c || q.multiplier.size() != out_c || q.shift.size() != out_c)
     fail("bias/multiplier/shift count does not match the output channels");
@@ -149,24 +148,21 @@ void check_op(const QuantizedModel& m, size_t i) {
     if (s < -31 || s > 30) fail("shift out of range");
 }
 
-}  // namespace
-
-std::vector<int8_t> run_reference(const QuantizedModel& model, const std::vector<int8_t>& input,
-                                  std::vector<std::vector<int8_t>>* tensors) {
-  const OpGraph& g = model.graph;
-  if (model.ops.size() != g.ops.size() || model.tensors.size() != g.tensors.size())
-    throw Error("run_reference: quantised model does not match its graph");
+// The network layer by layer: op i of g with the parameters *ops[i].
+std::vector<int8_t> run_layers(const OpGraph& g, const std::vector<const QuantOp*>& ops,
+                               const std::vector<int8_t>& input,
+                               std::vector<std::vector<int8_t>>* tensors) {
   const int64_t in_elems = g.tensors[g.input].shape.elements();
   if (static_cast<int64_t>(input.size()) != in_elems)
     throw Error("run_reference: input has " + std::to_string(input.size()) +
                 " values, the network takes " + std::to_string(in_elems));
-  for (size_t i = 0; i < g.ops.size(); ++i) check_op(model, i);
+  for (size_t i = 0; i < g.ops.size(); ++i) check_op(g, *ops[i], i);
 
   std::vector<std::vector<int8_t>> t(g.tensors.size());
   t[g.input] = input;
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const Op& op = g.ops[i];
-    const QuantOp& q = model.ops[i];
+    const QuantOp& q = *ops[i];
     const TensorShape& is = g.tensors[op.input].shape;
     const TensorShape& os = g.tensors[op.output].shape;
     std::vector<int8_t>& y = t[op.output];
@@ -191,6 +187,32 @@ std::vector<int8_t> run_reference(const QuantizedModel& model, const std::vector
   std::vector<int8_t> logits = t[g.output];
   if (tensors) *tensors = std::move(t);
   return logits;
+}
+
+}  // namespace
+
+std::vector<int8_t> run_reference(const QuantizedModel& model, const std::vector<int8_t>& input,
+                                  std::vector<std::vector<int8_t>>* tensors) {
+  const OpGraph& g = model.graph;
+  if (model.ops.size() != g.ops.size() || model.tensors.size() != g.tensors.size())
+    throw Error("run_reference: quantised model does not match its graph");
+  std::vector<const QuantOp*> ops;
+  if (!g.patch.enabled()) {
+    for (const QuantOp& q : model.ops) ops.push_back(&q);
+    return run_layers(g, ops, input, tensors);
+  }
+  // Patches change the order of the work, never a value: the answer is the
+  // network run layer by layer, with each layer's parameters from the op
+  // that owns them.
+  ArchSpec layer_arch = model.arch;
+  layer_arch.patch = PatchSpec{};
+  const OpGraph layers = lower(layer_arch);
+  if (layers.ops.size() + static_cast<size_t>(g.patch_ops) !=
+      g.ops.size() + static_cast<size_t>(patch_stage_layers(g)))
+    throw Error("run_reference: the patched graph does not match its architecture");
+  for (size_t j = 0; j < layers.ops.size(); ++j)
+    ops.push_back(&model.ops[static_cast<size_t>(owner_op_index(g, static_cast<int32_t>(j)))]);
+  return run_layers(layers, ops, input, tensors);
 }
 
 }  // namespace tinynas::deploy

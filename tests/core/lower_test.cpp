@@ -353,6 +353,38 @@ TEST(LowerPatchTest, UnpatchedLoweringIsUnchanged) {
   EXPECT_EQ(dump_graph(g).find("patch"), std::string::npos);
 }
 
+// The maps between a patched graph and the network lowered without patches,
+// which deploy uses to give each patch op its layer's parameters.
+TEST(LowerPatchTest, LayerAndOwnerOpIndices) {
+  ArchSpec arch = tiny_arch();
+  const OpGraph layers = lower(arch);
+  arch.patch = {2, 1};
+  const OpGraph g = lower(arch);
+  const int32_t per_patch = patch_stage_layers(g);
+  EXPECT_EQ(per_patch * 4, g.patch_ops);
+  EXPECT_EQ(patch_stage_layers(layers), 0);
+  for (int32_t i = 0; i < static_cast<int32_t>(g.ops.size()); ++i) {
+    const int32_t l = layer_op_index(g, i);
+    ASSERT_GE(l, 0);
+    ASSERT_LT(l, static_cast<int32_t>(layers.ops.size()));
+    const Op& op = g.ops[static_cast<size_t>(i)];
+    const Op& lop = layers.ops[static_cast<size_t>(l)];
+    EXPECT_EQ(op.kind, lop.kind) << i;
+    EXPECT_EQ(op.kernel, lop.kernel) << i;
+    EXPECT_EQ(op.stride, lop.stride) << i;
+    EXPECT_EQ(g.tensors[static_cast<size_t>(op.output)].shape.c,
+              layers.tensors[static_cast<size_t>(lop.output)].shape.c)
+        << i;
+    // The owner of a layer's parameters is the op itself or its patch-0 op.
+    const int32_t owner = owner_op_index(g, l);
+    EXPECT_EQ(owner, op.first_patch_op >= 0 ? op.first_patch_op : i) << i;
+  }
+  for (int32_t l = 0; l < static_cast<int32_t>(layers.ops.size()); ++l) {
+    EXPECT_EQ(layer_op_index(layers, l), l);
+    EXPECT_EQ(owner_op_index(layers, l), l);
+  }
+}
+
 TEST(LowerPatchTest, DumpShowsWindows) {
   const std::string dump = dump_graph(lower(patched(tiny_arch(), 2, 1)));
   EXPECT_NE(dump.find("patch 3 in[9,9 23x23] out[5,5 11x11] pad t0 l0 b0 r0"), std::string::npos) << dump;

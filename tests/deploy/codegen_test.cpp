@@ -4,6 +4,7 @@
 // the host reference interpreter's outputs.
 #include "deploy/codegen.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -94,11 +95,14 @@ TEST(CodegenTest, CheckedInExampleIsCurrent) {
   }
 }
 
-// Compiles the generated model with the runtime for the host and runs it.
-TEST(CodegenTest, GeneratedCodeMatchesTheReferenceInterpreterOnTheHost) {
-  const fs::path dir = fs::temp_directory_path() / ("tinynas_codegen_" + std::to_string(::getpid()));
+// Compiles the generated model with the runtime for the host (with `cflags`:
+// -DTN_EMULATE_DSP for the DSP path) and runs it on three images; every
+// output must be the reference interpreter's.
+void expect_host_run_matches_reference(const QuantizedModel& q, const std::string& cflags,
+                                       const std::string& name) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("tinynas_codegen_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(dir);
-  const QuantizedModel q = tiny_quantized(5);
   const GeneratedModel gen = generate_c(q, plan_memory(q.graph));
   write_generated(gen, dir.string());
   const auto images = synthetic_images(q.arch, 3, 11);
@@ -121,7 +125,7 @@ int main(void) {
 }
 )");
   const std::string runtime = std::string(TINYNAS_SOURCE_DIR) + "/deploy/runtime";
-  const std::string cmd = "cd " + dir.string() + " && cc -std=c99 -O1 -Wall -Wextra -Werror -I. -I" +
+  const std::string cmd = "cd " + dir.string() + " && cc -std=c99 -O1 -Wall -Wextra -Werror " + cflags + " -I. -I" +
                           runtime + "/include main.c model.c weights.c " + runtime +
                           "/src/*.c -o model_host 2> cc.log && ./model_host > outputs.bin";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file((dir / "cc.log").string());
@@ -131,9 +135,68 @@ int main(void) {
     const auto expected = run_reference(q, quantize_input(q, images[i]));
     for (int c = 0; c < q.arch.num_classes; ++c)
       EXPECT_EQ(static_cast<int8_t>(outputs[i * q.arch.num_classes + c]), expected[c])
-          << "image " << i << " class " << c;
+          << name << ": image " << i << " class " << c;
   }
   fs::remove_all(dir);
+}
+
+TEST(CodegenTest, GeneratedCodeMatchesTheReferenceInterpreterOnTheHost) {
+  expect_host_run_matches_reference(tiny_quantized(5), "", "layers");
+}
+
+// Patch-based inference (core/op_graph.h): the generated code runs the patch
+// stage patch by patch over the same kernels, and must give the layer-by-layer
+// network's outputs bit for bit, on the portable and the DSP code paths.
+// tiny_arch's blocks end at 16x16 (block 0, residual) and 8x8 (block 1,
+// stride 2): through block 0 the residual add writes its tile into the
+// assembled map, through block 1 the projection does (and block 0's add
+// reads its tile of a larger window, in place over the projection's).
+TEST(CodegenTest, PatchedCodeMatchesTheLayerByLayerReferenceOnTheHost) {
+  const QuantizedModel layers = tiny_quantized(5);
+  for (const PatchSpec patch : {PatchSpec{2, 0}, PatchSpec{4, 0}, PatchSpec{2, 1}}) {
+    const QuantizedModel q = with_patches(layers, patch);
+    ASSERT_TRUE(q.graph.patch.enabled());
+    ASSERT_GT(q.graph.patch_ops, 0);
+    const std::string name = std::to_string(patch.n) + "x" + std::to_string(patch.n) + "_" +
+                             std::to_string(patch.split_block);
+    // The reference answers with the layer-by-layer network.
+    const auto image = quantize_input(q, synthetic_images(q.arch, 1, 11)[0]);
+    EXPECT_EQ(run_reference(q, image), run_reference(layers, image)) << name;
+    expect_host_run_matches_reference(q, "", name);
+    expect_host_run_matches_reference(q, "-DTN_EMULATE_DSP", name + "_dsp");
+  }
+}
+
+TEST(CodegenTest, PatchedCodeSharesWeightsAndFollowsThePlan) {
+  const QuantizedModel layers = tiny_quantized(1);
+  const QuantizedModel q = with_patches(layers, PatchSpec{2, 1});
+  const OpGraph& g = q.graph;
+  const MemoryPlan plan = plan_memory(g);
+  const GeneratedModel gen = generate_c(q, plan);
+  EXPECT_EQ(gen.arena_bytes, plan.arena_bytes);
+  // The arena is the planner's and smaller than layer by layer.
+  EXPECT_LT(plan.arena_bytes, plan_memory(layers.graph).arena_bytes);
+  int32_t owners = 0;
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    const std::string n = "tn_op" + std::to_string(i);
+    EXPECT_NE(gen.model_c.find(" " + n + " = {"), std::string::npos) << i;
+    const bool weights = op.kind != OpKind::kAdd && op.kind != OpKind::kAvgPool;
+    if (!weights) continue;
+    // Weights once per layer: a later patch's op names its patch-0 op's arrays.
+    const bool owner = op.first_patch_op < 0;
+    owners += owner;
+    EXPECT_EQ(gen.weights_c.find(" " + n + "_weights[") != std::string::npos, owner) << i;
+  }
+  EXPECT_EQ(owners, static_cast<int32_t>(std::count_if(
+                        layers.graph.ops.begin(), layers.graph.ops.end(),
+                        [](const Op& op) { return op.kind != OpKind::kAdd && op.kind != OpKind::kAvgPool; })));
+  // The first conv's tiles are placed in the whole image, the depthwise pads
+  // per side, and the last patch op writes into the assembled map by rows.
+  EXPECT_NE(gen.model_c.find(".out_y0 = "), std::string::npos);
+  EXPECT_NE(gen.model_c.find(".pad_top = "), std::string::npos);
+  EXPECT_NE(gen.model_c.find(".out_row_stride = "), std::string::npos);
+  EXPECT_NE(gen.model_c.find("The patch stage: 2x2 patches"), std::string::npos);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 // (f746, mps2-an500). Firmware outputs must equal the host reference on every
 // input, the arena the firmware declares must be the cost model's to the
 // byte, and flash within 5% of the prediction. (bench/bench_deploy runs more.)
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <filesystem>
 #include <unistd.h>
 
@@ -95,6 +97,68 @@ TEST_F(DeployQemuTest, RandomSubnetOnCortexM7) { deploy_and_check(small_subnet(4
 TEST_F(DeployQemuTest, ZooNetworkVww1OnCortexM4) {
   const auto r = deploy_and_check(test_nets::zoo_path("mcunet-vww1"), "f412");
   EXPECT_EQ(r.macs, 11578816);
+}
+
+// Patch-based inference (MCUNetV2): the patch stage runs patch by patch in
+// the generated code; the outputs must be the layer-by-layer network's bit
+// for bit, and the arena the planner's prediction, now smaller.
+class DeployPatchQemuTest : public DeployQemuTest {
+ protected:
+  // `arch_path` with `patch` written into a new JSON (auto: choose_patch's
+  // pick for the MCU, which must patch); deploys it and checks as above.
+  DeployReport deploy_patched(const std::string& arch_path, const std::string& mcu,
+                              std::optional<PatchSpec> patch) {
+    ArchSpec arch = load_arch(arch_path);
+    const McuTarget target = load_mcu(mcu);
+    arch.patch = patch ? *patch : choose_patch(arch, target, budget_for(target), 15.0).patch;
+    EXPECT_TRUE(arch.patch.enabled());
+    EXPECT_EQ(patch_problem(arch), "");
+    const std::string path = (dir_ / "patched.json").string();
+    write_file_atomic(path, arch_to_json(arch).dump(2));
+    const DeployReport r = deploy_and_check(path, mcu);
+    EXPECT_EQ(r.arch.patch, arch.patch);
+    const nlohmann::json j = deploy_report_to_json(r);
+    EXPECT_EQ(j["patch"]["patches"], arch.patch.n);
+    EXPECT_EQ(j["patch"]["split_block"], arch.patch.split_block);
+    // Smaller than the same network layer by layer.
+    ArchSpec layers = arch;
+    layers.patch = PatchSpec{};
+    EXPECT_LT(r.arena_bytes, estimate_cost(layers, target, budget_for(target)).arena_bytes);
+    EXPECT_EQ(r.macs, lower(arch).total_macs());
+    return r;
+  }
+
+  // The first small subnet from `seed` on whose arena patches pay off on
+  // `mcu` (choose_patch, up to +50% MACs), with that setting.
+  std::string small_patched_subnet(uint64_t seed, const std::string& mcu) {
+    const McuTarget target = load_mcu(mcu);
+    for (uint64_t s = seed; s < seed + 40; ++s) {
+      ArchSpec a = load_arch(small_subnet(s));
+      a.patch = choose_patch(a, target, budget_for(target), 50.0).patch;
+      if (!a.patch.enabled()) continue;
+      const std::string path = (dir_ / ("patched_subnet" + std::to_string(s) + ".json")).string();
+      write_file_atomic(path, arch_to_json(a).dump(2));
+      return path;
+    }
+    ADD_FAILURE() << "no subnet from seed " << seed << " benefits from patches";
+    return small_subnet(seed);
+  }
+};
+
+TEST_F(DeployPatchQemuTest, PatchedSubnetOnCortexM4) {
+  const std::string path = small_patched_subnet(11, "f412");
+  deploy_patched(path, "f412", load_arch(path).patch);
+}
+
+TEST_F(DeployPatchQemuTest, PatchedSubnetOnCortexM7) {
+  const std::string path = small_patched_subnet(31, "f746");
+  deploy_patched(path, "f746", load_arch(path).patch);
+}
+
+// mcunet-vww1 with --patch auto's setting on the f746 (4x4 through block 1).
+TEST_F(DeployPatchQemuTest, ZooNetworkVww1BestPatchesOnCortexM7) {
+  const DeployReport r = deploy_patched(test_nets::zoo_path("mcunet-vww1"), "f746", std::nullopt);
+  EXPECT_EQ(r.arch.patch, (PatchSpec{4, 1}));
 }
 
 TEST_F(DeployQemuTest, ProfileReportsEveryOp) {

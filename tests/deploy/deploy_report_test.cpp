@@ -45,6 +45,40 @@ TEST(DeployStepsTest, PrepareTakesAnArchitectureInMemory) {
   EXPECT_NE(test_nets::error_of([&] { prepare_deploy(bad); }).find("--run"), std::string::npos);
 }
 
+// A patched architecture: the same int8 layers as without patches (the same
+// seed gives the same weights and ranges), run patch by patch; the arena is
+// the cost model's, the report names the setting.
+TEST(DeployStepsTest, PrepareRunsAPatchedArchitecturePatchByPatch) {
+  DeployOptions o = tiny_options();
+  const PreparedModel layers = prepare_deploy(o);
+  ArchSpec arch = test_nets::tiny_arch();
+  arch.patch = {2, 1};
+  o.arch = arch;
+  const PreparedModel p = prepare_deploy(o);
+  EXPECT_EQ(p.model.graph.patch, arch.patch);
+  EXPECT_GT(p.model.graph.patch_ops, 0);
+  EXPECT_EQ(p.plan.arena_bytes, p.predicted.arena_bytes);
+  EXPECT_EQ(p.code.arena_bytes, p.predicted.arena_bytes);
+  EXPECT_LT(p.plan.arena_bytes, layers.plan.arena_bytes);
+  ASSERT_EQ(p.inputs, layers.inputs);
+  for (const auto& in : p.inputs) EXPECT_EQ(run_reference(p.model, in), run_reference(layers.model, in));
+  FirmwareResult fw;
+  DeployRun run;
+  run.backend = "none";
+  for (const auto& in : p.inputs) {
+    run.host_outputs.push_back(run_reference(p.model, in));
+    run.float_classes.push_back(0);
+  }
+  const nlohmann::json j = deploy_report_to_json(report_deploy(p, fw, run));
+  EXPECT_EQ(j["patch"], (nlohmann::json{{"patches", 2}, {"split_block", 1}}));
+  const nlohmann::json plain = deploy_report_to_json(report_deploy(layers, fw, run));
+  EXPECT_TRUE(plain["patch"].is_null());
+
+  arch.patch = {4, 1};  // 8 input pixels per patch, under block 1's receptive field
+  o.arch = arch;
+  EXPECT_NE(test_nets::error_of([&] { prepare_deploy(o); }).find("receptive field"), std::string::npos);
+}
+
 TEST(DeployStepsTest, ReportOfABoardThatCountsCycles) {
   const PreparedModel p = prepare_deploy(tiny_options());
   FirmwareResult fw;

@@ -16,13 +16,24 @@
 namespace tinynas::deploy {
 namespace {
 
+// A whole-map tensor of `shape` (no patches).
+Tensor whole_tensor(TensorShape shape, int32_t producer, int32_t last_use) {
+  Tensor t;
+  t.shape = shape;
+  t.bytes = shape.elements();
+  t.producer = producer;
+  t.last_use = last_use;
+  t.region = {0, 0, shape.h, shape.w};
+  return t;
+}
+
 // A graph of one op from an input of shape `in` to an output of shape `out`
 // (plus a second input of shape `in` for kAdd).
 QuantizedModel single_op(OpKind kind, TensorShape in, TensorShape out, int32_t kernel = 1,
                          int32_t stride = 1) {
   QuantizedModel m;
   OpGraph& g = m.graph;
-  g.tensors.push_back({in, in.elements(), -1, 0});
+  g.tensors.push_back(whole_tensor(in, -1, 0));
   Op op;
   op.kind = kind;
   op.input = 0;
@@ -30,10 +41,10 @@ QuantizedModel single_op(OpKind kind, TensorShape in, TensorShape out, int32_t k
   op.stride = stride;
   op.padding = kernel / 2;
   if (kind == OpKind::kAdd) {
-    g.tensors.push_back({in, in.elements(), -1, 0});
+    g.tensors.push_back(whole_tensor(in, -1, 0));
     op.input2 = 1;
   }
-  g.tensors.push_back({out, out.elements(), 0, 0});
+  g.tensors.push_back(whole_tensor(out, 0, 0));
   op.output = static_cast<int32_t>(g.tensors.size() - 1);
   if (kind == OpKind::kDepthwiseConv2d) op.weights = int64_t{out.c} * kernel * kernel;
   if (kind == OpKind::kConv2d) op.weights = int64_t{out.c} * kernel * kernel * in.c;
@@ -146,7 +157,7 @@ QuantizedModel add_graph(int32_t n, const QuantOp& add_params) {
   QuantizedModel m;
   OpGraph& g = m.graph;
   const auto tensor = [&](TensorShape s) {
-    g.tensors.push_back({s, s.elements(), -1, 0});
+    g.tensors.push_back(whole_tensor(s, -1, 0));
     return static_cast<int32_t>(g.tensors.size() - 1);
   };
   g.input = tensor({1, 1, 2 * n});

@@ -61,27 +61,40 @@ typedef struct {
   const int32_t* shift;       /* [out_c] */
 } tn_requant;
 
-/* Full k x k convolution (the network's first layer), im2col into scratch. */
+/* Full k x k convolution (the network's first layer), im2col into scratch.
+ * Patch-based inference computes one tile of the output at a time: the input
+ * is the whole map, and output pixel (y, x) of `out` is pixel (out_y0 + y,
+ * out_x0 + x) of the layer's full output (whose padding is `padding`), so a
+ * patch reads its window of the image in place, zero-padded only at the
+ * image's border. out_y0 = out_x0 = 0 is the whole layer. */
 typedef struct {
   tn_dims in, out;
   int32_t kernel, stride, padding;
   const int8_t* weights;  /* [out.c][kernel][kernel][in.c] */
   tn_requant q;
+  int32_t out_y0, out_x0;  /* the tile's origin in the full output (>= 0) */
 } tn_conv_params;
 
-/* k x k depthwise convolution, channel multiplier 1. */
+/* k x k depthwise convolution, channel multiplier 1. The zero padding on
+ * each side is `padding` plus that side's pad_*: a whole layer has `padding`
+ * (kernel / 2) all round; a patch sets padding 0 and pads only the sides that
+ * lie on the image's border (per-side values in [0, kernel)). */
 typedef struct {
   tn_dims in, out;  /* in.c == out.c */
   int32_t kernel, stride, padding;
   const int8_t* weights;  /* [c][kernel][kernel] */
   tn_requant q;
+  int32_t pad_top, pad_left, pad_bottom, pad_right;
 } tn_depthwise_params;
 
-/* 1 x 1 convolution, stride 1. */
+/* 1 x 1 convolution, stride 1. A row stride lets a patch read a window of a
+ * larger map or write its tile into the assembled output map in place:
+ * pixel (y, x) is at y * row_stride + x * c; 0 means w * c (contiguous). */
 typedef struct {
   tn_dims in, out;  /* in.h == out.h, in.w == out.w */
   const int8_t* weights;  /* [out.c][in.c] */
   tn_requant q;
+  int32_t in_row_stride, out_row_stride;  /* bytes; 0: contiguous */
 } tn_pointwise_params;
 
 typedef struct {
@@ -91,15 +104,20 @@ typedef struct {
 } tn_fc_params;
 
 /* Elementwise add as TFLite's int8 ADD: each input rescaled to a common scale
- * with left_shift headroom, summed, then rescaled to the output. */
+ * with left_shift headroom, summed, then rescaled to the output. rows = 0 (or
+ * 1): `size` contiguous elements; rows > 1: `rows` runs of `size` elements,
+ * run r of each operand at r times its row stride (bytes): a patch's tile
+ * read from a larger window or written into the assembled map in place. */
 typedef struct {
-  int32_t size;  /* elements */
+  int32_t size;  /* elements (per row when rows > 1) */
   int32_t input1_offset, input2_offset, output_offset;
   int32_t input1_multiplier, input1_shift;
   int32_t input2_multiplier, input2_shift;
   int32_t output_multiplier, output_shift;
   int32_t left_shift;
   int32_t act_min, act_max;
+  int32_t rows;
+  int32_t input1_row_stride, input2_row_stride, output_row_stride;
 } tn_add_params;
 
 /* Global average pool (H x W x C -> 1 x 1 x C); input and output share one
@@ -119,6 +137,10 @@ typedef struct {
  * and pad depthwise inputs with the int8 zero point), or an activation range
  * outside int8. The caller also keeps each shift in [-31, 30]. bias may be
  * NULL (all zeros). The in-place depthwise also needs out.h*out.w <= in.h*in.w.
+ * Patch parameters: a conv tile must lie inside the layer's output (out_y0,
+ * out_x0 >= 0), depthwise pads per side >= 0 and covering the kernel, a
+ * pointwise row stride 0 or at least a row, an add's row strides at least
+ * `size` when rows > 1.
  * Add: size >= 0, both input offsets in [-127, 128] and left_shift in [0, 22]
  * (so (x + offset) << left_shift fits int32), activation range inside int8. */
 tn_status tn_conv2d_check(const tn_conv_params* p);
@@ -148,7 +170,7 @@ tn_status tn_conv2d_s8(const tn_conv_params* p, const int8_t* input, int8_t* out
  * output occupies its first out.h*out.w*c bytes); the other form has separate
  * buffers. */
 int32_t tn_depthwise_s8_get_buffer_size(const tn_depthwise_params* p);
-/* bytes: (in.h + 2*padding) * (in.w + 2*padding) + 2 * out.w * 4 */
+/* bytes: (in.h + pad top + bottom) * (in.w + pad left + right) + 2 * out.w * 4 */
 tn_status tn_depthwise_ref_s8(const tn_depthwise_params* p, const int8_t* input, int8_t* output);
 tn_status tn_depthwise_s8(const tn_depthwise_params* p, const int8_t* input, int8_t* output,
                           int8_t* scratch);

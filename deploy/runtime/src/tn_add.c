@@ -229,14 +229,12 @@ static int tn_add_fast_init(const tn_add_params* p, tn_add_fast* k) {
   return 1;
 }
 
-tn_status tn_add_s8(const tn_add_params* p, const int8_t* input1, const int8_t* input2,
-                    int8_t* output) {
-  const tn_status s = tn_add_check(p);
-  if (s != TN_OK) return s;
-  if (p->size > 0 && (input1 == 0 || input2 == 0 || output == 0)) return TN_ERROR_ARGUMENT;
-  tn_add_fast fk;
-  if (tn_add_fast_init(p, &fk)) {
-    const int32_t n = p->size, o1 = p->input1_offset, o2 = p->input2_offset;
+/* n contiguous elements; fk: the fast path's constants, or NULL. */
+static void tn_add_run(const tn_add_params* p, const tn_add_fast* fkp, int32_t n,
+                       const int8_t* input1, const int8_t* input2, int8_t* output) {
+  if (fkp != 0) {
+    const tn_add_fast fk = *fkp;
+    const int32_t o1 = p->input1_offset, o2 = p->input2_offset;
     const int sh1 = fk.r1 > 0, sh2 = fk.r2 > 0;
 #if defined(TN_ARM_DSP_ASM)
     /* One input at exactly 2^30 * 2^0 (TFLite's larger scale), the other shifted. */
@@ -265,11 +263,11 @@ tn_status tn_add_s8(const tn_add_params* p, const int8_t* input1, const int8_t* 
         tn_add_fast_run(&fk, n - done, input1 + done, input2 + done, o1, o2, output + done, sh1, sh2,
                         1);
       }
-      return TN_OK;
+      return;
     }
 #endif
     tn_add_fast_run(&fk, n, input1, input2, o1, o2, output, sh1, sh2, fk.f.full);
-    return TN_OK;
+    return;
   }
   const tn_add_consts k = {p->input1_offset,     p->input2_offset, p->output_offset,
                            p->left_shift,        p->input1_multiplier, p->input1_shift,
@@ -277,6 +275,25 @@ tn_status tn_add_s8(const tn_add_params* p, const int8_t* input1, const int8_t* 
                            p->output_shift,      p->act_min,       p->act_max};
   /* The general path (parameters the fast one leaves out): one element at a
    * time, both inputs read before the output is written. */
-  for (int32_t i = 0; i < p->size; ++i) output[i] = tn_add_one(&k, input1[i], input2[i]);
+  for (int32_t i = 0; i < n; ++i) output[i] = tn_add_one(&k, input1[i], input2[i]);
+}
+
+tn_status tn_add_s8(const tn_add_params* p, const int8_t* input1, const int8_t* input2,
+                    int8_t* output) {
+  const tn_status s = tn_add_check(p);
+  if (s != TN_OK) return s;
+  if (p->size > 0 && (input1 == 0 || input2 == 0 || output == 0)) return TN_ERROR_ARGUMENT;
+  tn_add_fast fk;
+  const tn_add_fast* fast = tn_add_fast_init(p, &fk) ? &fk : 0;
+  if (p->rows <= 1) {
+    tn_add_run(p, fast, p->size, input1, input2, output);
+    return TN_OK;
+  }
+  /* A tile: one run per row, each read before it is written (the output may
+   * alias an input row for row, as in place over a contiguous operand). */
+  for (int32_t r = 0; r < p->rows; ++r) {
+    tn_add_run(p, fast, p->size, input1 + r * p->input1_row_stride,
+               input2 + r * p->input2_row_stride, output + r * p->output_row_stride);
+  }
   return TN_OK;
 }

@@ -23,16 +23,21 @@ tn_status tn_check_requant(const tn_requant* q) {
 /* The last output reads rows (out-1)*stride .. (out-1)*stride + kernel - 1 of
  * the padded input; they must exist. Computed in 64 bits so absurd sizes fail
  * instead of wrapping. */
-static int tn_window_ok(int32_t in, int32_t out, int32_t kernel, int32_t stride, int32_t padding) {
-  return (int64_t)(out - 1) * stride + kernel <= (int64_t)in + 2 * (int64_t)padding;
+static int tn_window_ok(int32_t in, int32_t out, int32_t kernel, int32_t stride, int32_t pad_lo,
+                        int32_t pad_hi) {
+  return (int64_t)(out - 1) * stride + kernel <= (int64_t)in + pad_lo + pad_hi;
 }
 
-static tn_status tn_check_window(const tn_dims* in, const tn_dims* out, int32_t kernel,
-                                 int32_t stride, int32_t padding) {
-  if (!tn_dims_ok(in) || !tn_dims_ok(out)) return TN_ERROR_ARGUMENT;
-  if (kernel < 1 || stride < 1 || padding < 0) return TN_ERROR_ARGUMENT;
-  if (!tn_window_ok(in->h, out->h, kernel, stride, padding) ||
-      !tn_window_ok(in->w, out->w, kernel, stride, padding)) {
+/* `out` counts from the full output's origin (a conv tile's out_y0 + out.h). */
+static tn_status tn_check_window(const tn_dims* in, int32_t out_h, int32_t out_w, int32_t kernel,
+                                 int32_t stride, int32_t top, int32_t left, int32_t bottom,
+                                 int32_t right) {
+  if (!tn_dims_ok(in) || out_h < 1 || out_w < 1) return TN_ERROR_ARGUMENT;
+  if (kernel < 1 || stride < 1 || top < 0 || left < 0 || bottom < 0 || right < 0) {
+    return TN_ERROR_ARGUMENT;
+  }
+  if (!tn_window_ok(in->h, out_h, kernel, stride, top, bottom) ||
+      !tn_window_ok(in->w, out_w, kernel, stride, left, right)) {
     return TN_ERROR_ARGUMENT;
   }
   return TN_OK;
@@ -40,13 +45,22 @@ static tn_status tn_check_window(const tn_dims* in, const tn_dims* out, int32_t 
 
 tn_status tn_conv2d_check(const tn_conv_params* p) {
   if (p == 0 || p->weights == 0) return TN_ERROR_ARGUMENT;
-  const tn_status s = tn_check_window(&p->in, &p->out, p->kernel, p->stride, p->padding);
+  if (!tn_dims_ok(&p->out) || p->out_y0 < 0 || p->out_x0 < 0) return TN_ERROR_ARGUMENT;
+  const int32_t pad = p->padding;
+  const tn_status s =
+      tn_check_window(&p->in, (int32_t)((int64_t)p->out_y0 + p->out.h),
+                      (int32_t)((int64_t)p->out_x0 + p->out.w), p->kernel, p->stride, pad, pad,
+                      pad, pad);
   return s != TN_OK ? s : tn_check_requant(&p->q);
 }
 
 tn_status tn_depthwise_check(const tn_depthwise_params* p, int in_place) {
   if (p == 0 || p->weights == 0) return TN_ERROR_ARGUMENT;
-  const tn_status s = tn_check_window(&p->in, &p->out, p->kernel, p->stride, p->padding);
+  if (!tn_dims_ok(&p->out) || p->padding < 0) return TN_ERROR_ARGUMENT;
+  const int32_t pad = p->padding;
+  const tn_status s = tn_check_window(&p->in, p->out.h, p->out.w, p->kernel, p->stride,
+                                      pad + p->pad_top, pad + p->pad_left, pad + p->pad_bottom,
+                                      pad + p->pad_right);
   if (s != TN_OK) return s;
   if (p->in.c != p->out.c) return TN_ERROR_ARGUMENT;
   /* In place, output pixel i overwrites input pixel i of the same channel,
@@ -61,6 +75,8 @@ tn_status tn_pointwise_check(const tn_pointwise_params* p) {
   if (p == 0 || p->weights == 0) return TN_ERROR_ARGUMENT;
   if (!tn_dims_ok(&p->in) || !tn_dims_ok(&p->out)) return TN_ERROR_ARGUMENT;
   if (p->in.h != p->out.h || p->in.w != p->out.w) return TN_ERROR_ARGUMENT;
+  if (p->in_row_stride != 0 && p->in_row_stride < p->in.w * p->in.c) return TN_ERROR_ARGUMENT;
+  if (p->out_row_stride != 0 && p->out_row_stride < p->out.w * p->out.c) return TN_ERROR_ARGUMENT;
   return tn_check_requant(&p->q);
 }
 
@@ -70,7 +86,11 @@ tn_status tn_fully_connected_check(const tn_fc_params* p) {
 }
 
 tn_status tn_add_check(const tn_add_params* p) {
-  if (p == 0 || p->size < 0) return TN_ERROR_ARGUMENT;
+  if (p == 0 || p->size < 0 || p->rows < 0) return TN_ERROR_ARGUMENT;
+  if (p->rows > 1 && (p->input1_row_stride < p->size || p->input2_row_stride < p->size ||
+                      p->output_row_stride < p->size)) {
+    return TN_ERROR_ARGUMENT;
+  }
   if (!tn_input_offset_ok(p->input1_offset) || !tn_input_offset_ok(p->input2_offset)) {
     return TN_ERROR_ARGUMENT;
   }

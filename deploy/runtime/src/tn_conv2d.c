@@ -17,6 +17,9 @@ int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p) {
   return 2 * p->kernel * p->kernel * p->in.c * (int32_t)sizeof(int16_t);
 }
 
+/* Output pixel (oy, ox) counts from the full output's origin (a tile starts
+ * at out_y0, out_x0). */
+
 /* The patch of output pixel (oy, ox) into column px. A kernel row that lies
  * wholly inside the input is one contiguous run of k*in.c bytes. */
 static void tn_im2col(const tn_conv_params* p, const int8_t* input, int32_t oy, int32_t ox,
@@ -106,16 +109,18 @@ typedef struct {
   int8_t zp;
 } tn_conv_fast_ctx;
 
-/* Output pixels [x, x_end) of row oy, in pairs (then one alone), through the
- * raw patches: the border pixels and whatever the asm row path leaves. */
+/* Output pixels [x, x_end) (tile columns) of full output row oy, in pairs
+ * (then one alone), through the raw patches: the border pixels and whatever
+ * the asm row path leaves. */
 static void tn_conv_pixels(const tn_conv_fast_ctx* c, int32_t oy, int32_t x, int32_t x_end,
                            int8_t* row_out) {
   const tn_conv_params* p = c->p;
   const int32_t cout = p->out.c, offset = p->q.input_offset;
+  const int32_t ox0 = p->out_x0;
   int8_t patch[2][TN_CONV_FAST_MAX_DEPTH];
   for (; x + 2 <= x_end; x += 2) {
-    tn_conv_patch(p, c->input, oy, x, c->zp, patch[0]);
-    tn_conv_patch(p, c->input, oy, x + 1, c->zp, patch[1]);
+    tn_conv_patch(p, c->input, oy, ox0 + x, c->zp, patch[0]);
+    tn_conv_patch(p, c->input, oy, ox0 + x + 1, c->zp, patch[1]);
     tn_widen_pair2(patch[0], patch[1], c->depth, offset, c->cols);
     int8_t* out0 = row_out + x * cout;
     if (c->plan != 0) {
@@ -125,7 +130,7 @@ static void tn_conv_pixels(const tn_conv_fast_ctx* c, int32_t oy, int32_t x, int
     }
   }
   if (x < x_end) {
-    tn_conv_patch(p, c->input, oy, x, c->zp, patch[0]);
+    tn_conv_patch(p, c->input, oy, ox0 + x, c->zp, patch[0]);
     tn_widen_one2(patch[0], c->depth, offset, c->cols);
     tn_gemm1_fast_s8_s16(p->weights, cout, c->depth, &p->q, c->f, c->cols, row_out + x * cout);
   }
@@ -150,21 +155,25 @@ static int tn_conv2d_fast(const tn_conv_params* p, const int8_t* input, int8_t* 
   /* The stem's rows: the pixels whose patches lie inside the input go to the
    * asm in pairs, widened there from the input itself. */
   const int conv3 = c.plan != 0 && p->kernel == 3 && p->in.c == 3 && (cout & 1) == 0;
-  const int32_t x0 = (pad + s - 1) / s;  /* first column with ox * s - pad >= 0 */
-  int32_t x1 = w + pad - 3 >= 0 ? (w + pad - 3) / s : -1;  /* last with ox * s - pad + 3 <= w */
+  const int32_t ox0 = p->out_x0;
+  /* In tile columns: the first with (ox0 + x) * s - pad >= 0, the last with
+   * (ox0 + x) * s - pad + 3 <= w. */
+  int32_t x0 = (pad + s - 1) / s - ox0;
+  if (x0 < 0) x0 = 0;
+  int32_t x1 = w + pad - 3 >= 0 ? (w + pad - 3) / s - ox0 : -1;
   if (x1 > out_w - 1) x1 = out_w - 1;
   for (int32_t oy = 0; oy < p->out.h; ++oy) {
     int8_t* row_out = output + oy * out_w * cout;
-    const int32_t iy0 = oy * s - pad;
+    const int32_t oyf = p->out_y0 + oy, iy0 = oyf * s - pad;
     int32_t x = 0;
     if (conv3 && iy0 >= 0 && iy0 + 3 <= p->in.h && x1 >= x0 + 1) {
       const int32_t pairs = (x1 - x0 + 1) >> 1;
-      tn_conv_pixels(&c, oy, 0, x0, row_out);
-      tn_gemm_plan_conv3(&plan, input + (iy0 * w + x0 * s - pad) * 3, pairs, 3 * s, 3 * w,
+      tn_conv_pixels(&c, oyf, 0, x0, row_out);
+      tn_gemm_plan_conv3(&plan, input + (iy0 * w + (ox0 + x0) * s - pad) * 3, pairs, 3 * s, 3 * w,
                          row_out + x0 * cout);
       x = x0 + 2 * pairs;
     }
-    tn_conv_pixels(&c, oy, x, out_w, row_out);
+    tn_conv_pixels(&c, oyf, x, out_w, row_out);
   }
   return 1;
 }
@@ -179,15 +188,16 @@ tn_status tn_conv2d_s8(const tn_conv_params* p, const int8_t* input, int8_t* out
   const int32_t pixels = p->out.h * p->out.w, cout = p->out.c;
   const int32_t depth = p->kernel * p->kernel * p->in.c;
   int32_t oy = 0, ox = 0;  /* of the next patch, advanced without dividing */
+  const int32_t oy0 = p->out_y0, ox0 = p->out_x0;
   for (int32_t i = 0; i < pixels; i += 2) {
-    tn_im2col(p, input, oy, ox, scratch, 0);
+    tn_im2col(p, input, oy0 + oy, ox0 + ox, scratch, 0);
     int8_t* out1 = 0;
     if (i + 1 < pixels) {
       tn_next_pixel(&oy, &ox, p->out.w);
       out1 = output + (i + 1) * cout;
     }
     /* Odd pixel count: the last patch fills both columns, one result is kept. */
-    tn_im2col(p, input, oy, ox, scratch, 1);
+    tn_im2col(p, input, oy0 + oy, ox0 + ox, scratch, 1);
     tn_gemm_s8_s16(p->weights, cout, depth, &p->q, scratch, output + i * cout, out1);
     tn_next_pixel(&oy, &ox, p->out.w);
   }

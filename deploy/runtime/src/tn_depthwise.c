@@ -46,8 +46,23 @@
  */
 #include "tn_internal.h"
 
+/* The zero padding on each side: `padding` plus the side's own (patches). */
+typedef struct {
+  int32_t top, left, bottom, right;
+} tn_dw_pads;
+
+static tn_dw_pads tn_dw_pads_of(const tn_depthwise_params* p) {
+  tn_dw_pads d;
+  d.top = p->padding + p->pad_top;
+  d.left = p->padding + p->pad_left;
+  d.bottom = p->padding + p->pad_bottom;
+  d.right = p->padding + p->pad_right;
+  return d;
+}
+
 int32_t tn_depthwise_s8_get_buffer_size(const tn_depthwise_params* p) {
-  return (p->in.h + 2 * p->padding) * (p->in.w + 2 * p->padding) + 2 * p->out.w * 4;
+  const tn_dw_pads d = tn_dw_pads_of(p);
+  return (p->in.h + d.top + d.bottom) * (p->in.w + d.left + d.right) + 2 * p->out.w * 4;
 }
 
 /* One channel's work. */
@@ -173,15 +188,15 @@ __attribute__((noinline)) static void tn_dw_channel_any(const tn_dw_job* j, int3
 /* Channel `ch` of `input` into the padded image; `pad` fills the border. The
  * side borders are a few bytes per row, written inline rather than through
  * two memset calls per row. */
-static void tn_dw_copy_channel(const int8_t* input, const tn_dims* in, int32_t ch, int32_t padding,
-                               int8_t pad, int8_t* image) {
-  const int32_t pitch = in->w + 2 * padding, c = in->c;
-  memset(image, pad, (size_t)(padding * pitch));
-  int8_t* row = image + padding * pitch;
+static void tn_dw_copy_channel(const int8_t* input, const tn_dims* in, int32_t ch,
+                               const tn_dw_pads* d, int8_t pad, int8_t* image) {
+  const int32_t pitch = in->w + d->left + d->right, c = in->c;
+  memset(image, pad, (size_t)(d->top * pitch));
+  int8_t* row = image + d->top * pitch;
   const int8_t* src = input + ch;
   for (int32_t y = 0; y < in->h; ++y, row += pitch) {
-    for (int32_t i = 0; i < padding; ++i) row[i] = pad;
-    int8_t* dst = row + padding;
+    for (int32_t i = 0; i < d->left; ++i) row[i] = pad;
+    int8_t* dst = row + d->left;
     int32_t x = 0;
     for (; x + 4 <= in->w; x += 4, src += 4 * c) {
       dst[x] = src[0];
@@ -190,11 +205,11 @@ static void tn_dw_copy_channel(const int8_t* input, const tn_dims* in, int32_t c
       dst[x + 3] = src[3 * c];
     }
     for (; x < in->w; ++x, src += c) dst[x] = src[0];
-    for (int32_t i = 0; i < padding; ++i) dst[in->w + i] = pad;
+    for (int32_t i = 0; i < d->right; ++i) dst[in->w + i] = pad;
   }
-  memset(row, pad, (size_t)(padding * pitch));
+  memset(row, pad, (size_t)(d->bottom * pitch));
   /* The DSP pairs' word loads may read up to 3 bytes past the image. */
-  memset(row + padding * pitch, 0, 4);
+  memset(row + d->bottom * pitch, 0, 4);
 }
 
 #if defined(TN_USE_DSP)
@@ -797,7 +812,7 @@ static void tn_dw3_job_init(tn_dw3_job* a, const tn_depthwise_params* p, int32_t
 /* What every channel of a fast-path call shares. */
 typedef struct {
   tn_rqf f;
-  int32_t k0, k, s, pad, crop, pitch, offset;
+  int32_t k0, k, s, crop, pitch, offset;
   int8_t* image;     /* the padded image (scratch) */
   int8_t* interior;  /* its first interior byte */
   int32_t* acc;      /* phase 1's row of accumulators */
@@ -946,8 +961,11 @@ __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params
    * the start value leaves out anyway; with stride 1 such rows come in
    * symmetric pairs, so a 7x7 kernel on a 3x3 map is its central 5x5 with
    * padding 2. */
-  int32_t k = k0, pad = p->padding, crop = 0;
-  if (s == 1) {
+  tn_dw_pads d = tn_dw_pads_of(p);
+  int32_t k = k0, crop = 0;
+  const int symmetric = d.top == d.left && d.top == d.bottom && d.top == d.right;
+  if (s == 1 && symmetric) {
+    const int32_t pad = d.top;
     const int32_t lo_y = pad - (p->out.h - 1), hi_y = pad + p->in.h - 1;
     const int32_t lo_x = pad - (p->out.w - 1), hi_x = pad + p->in.w - 1;
     const int32_t lo = lo_y > lo_x ? lo_x : lo_y;
@@ -955,36 +973,34 @@ __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params
     if (lo > 0 && hi == k0 - 1 - lo && hi - lo + 1 >= 3) {
       crop = lo;
       k = hi - lo + 1;
-      pad -= lo;
+      d.top = d.left = d.bottom = d.right = pad - lo;
     }
   }
-  const int32_t pitch = p->in.w + 2 * pad;
+  const int32_t pitch = p->in.w + d.left + d.right;
   l.k0 = k0;
   l.k = k;
   l.s = s;
-  l.pad = pad;
   l.crop = crop;
   l.pitch = pitch;
   l.offset = p->q.input_offset;
   l.image = scratch;
-  l.interior = scratch + pad * pitch + pad;
+  l.interior = scratch + d.top * pitch + d.left;
   /* Phase 1's row of accumulators: the scratch's tail (2 * out.w * 4 bytes
    * after the image), word-aligned. */
-  l.acc = (int32_t*)(((uintptr_t)scratch + (uintptr_t)((p->in.h + 2 * pad) * pitch) + 3u) &
+  l.acc = (int32_t*)(((uintptr_t)scratch + (uintptr_t)((p->in.h + d.top + d.bottom) * pitch) +
+                      3u) &
                      ~(uintptr_t)3);
-  /* The border, once: the input zero point all round. (The pairs' word loads
-   * may read up to 3 bytes past the image, into the accumulator row below;
-   * those bytes never reach a product.) */
+  /* The border, once: the input zero point on every padded side. (The pairs'
+   * word loads may read up to 3 bytes past the image, into the accumulator
+   * row below; those bytes never reach a product.) */
   const int8_t zp = (int8_t)(-l.offset);
-  memset(scratch, zp, (size_t)(pad * pitch));
+  memset(scratch, zp, (size_t)(d.top * pitch));
   for (int32_t y = 0; y < p->in.h; ++y) {
-    int8_t* row = scratch + (pad + y) * pitch;
-    for (int32_t i = 0; i < pad; ++i) {
-      row[i] = zp;
-      row[pad + p->in.w + i] = zp;
-    }
+    int8_t* row = scratch + (d.top + y) * pitch;
+    for (int32_t i = 0; i < d.left; ++i) row[i] = zp;
+    for (int32_t i = 0; i < d.right; ++i) row[d.left + p->in.w + i] = zp;
   }
-  memset(scratch + (pad + p->in.h) * pitch, zp, (size_t)(pad * pitch));
+  memset(scratch + (d.top + p->in.h) * pitch, zp, (size_t)(d.bottom * pitch));
 #if defined(TN_ARM_DSP_ASM)
   if (!l.general && l.f.full) {
     if (k == 3) {
@@ -1008,7 +1024,8 @@ __attribute__((noinline)) static void tn_depthwise_general(const tn_depthwise_pa
   const int32_t offset = p->q.input_offset;
   tn_dw_job j;
   j.image = scratch;
-  j.pitch = p->in.w + 2 * p->padding;
+  const tn_dw_pads d = tn_dw_pads_of(p);
+  j.pitch = p->in.w + d.left + d.right;
   j.out_h = p->out.h;
   j.out_w = p->out.w;
   j.out_step = c;
@@ -1016,7 +1033,7 @@ __attribute__((noinline)) static void tn_depthwise_general(const tn_depthwise_pa
   j.act_min = p->q.act_min;
   j.act_max = p->q.act_max;
   for (int32_t ch = 0; ch < c; ++ch) {
-    tn_dw_copy_channel(input, &p->in, ch, p->padding, (int8_t)(-offset), scratch);
+    tn_dw_copy_channel(input, &p->in, ch, &d, (int8_t)(-offset), scratch);
     j.weights = p->weights + ch * k * k;
     int32_t weight_sum = 0;
     for (int32_t i = 0; i < k * k; ++i) weight_sum += j.weights[i];

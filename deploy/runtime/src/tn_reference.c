@@ -26,10 +26,10 @@ tn_status tn_conv2d_ref_s8(const tn_conv_params* p, const int8_t* input, int8_t*
       for (int32_t oc = 0; oc < p->out.c; ++oc) {
         int32_t acc = tn_ref_bias(&p->q, oc);
         for (int32_t ky = 0; ky < k; ++ky) {
-          const int32_t iy = oy * p->stride - p->padding + ky;
+          const int32_t iy = (p->out_y0 + oy) * p->stride - p->padding + ky;
           if (iy < 0 || iy >= p->in.h) continue;
           for (int32_t kx = 0; kx < k; ++kx) {
-            const int32_t ix = ox * p->stride - p->padding + kx;
+            const int32_t ix = (p->out_x0 + ox) * p->stride - p->padding + kx;
             if (ix < 0 || ix >= p->in.w) continue;
             for (int32_t ic = 0; ic < cin; ++ic) {
               const int32_t x = input[(iy * p->in.w + ix) * cin + ic];
@@ -50,15 +50,16 @@ tn_status tn_depthwise_ref_s8(const tn_depthwise_params* p, const int8_t* input,
   if (s != TN_OK) return s;
   if (input == 0 || output == 0) return TN_ERROR_ARGUMENT;
   const int32_t k = p->kernel, c = p->in.c;
+  const int32_t top = p->padding + p->pad_top, left = p->padding + p->pad_left;
   for (int32_t oy = 0; oy < p->out.h; ++oy) {
     for (int32_t ox = 0; ox < p->out.w; ++ox) {
       for (int32_t ch = 0; ch < c; ++ch) {
         int32_t acc = tn_ref_bias(&p->q, ch);
         for (int32_t ky = 0; ky < k; ++ky) {
-          const int32_t iy = oy * p->stride - p->padding + ky;
+          const int32_t iy = oy * p->stride - top + ky;
           if (iy < 0 || iy >= p->in.h) continue;
           for (int32_t kx = 0; kx < k; ++kx) {
-            const int32_t ix = ox * p->stride - p->padding + kx;
+            const int32_t ix = ox * p->stride - left + kx;
             if (ix < 0 || ix >= p->in.w) continue;
             const int32_t x = input[(iy * p->in.w + ix) * c + ch];
             acc += (x + p->q.input_offset) * p->weights[(ch * k + ky) * k + kx];
@@ -75,14 +76,20 @@ tn_status tn_pointwise_ref_s8(const tn_pointwise_params* p, const int8_t* input,
   const tn_status s = tn_pointwise_check(p);
   if (s != TN_OK) return s;
   if (input == 0 || output == 0) return TN_ERROR_ARGUMENT;
-  const int32_t pixels = p->in.h * p->in.w, cin = p->in.c, cout = p->out.c;
-  for (int32_t px = 0; px < pixels; ++px) {
-    for (int32_t oc = 0; oc < cout; ++oc) {
-      int32_t acc = tn_ref_bias(&p->q, oc);
-      for (int32_t ic = 0; ic < cin; ++ic) {
-        acc += (input[px * cin + ic] + p->q.input_offset) * p->weights[oc * cin + ic];
+  const int32_t cin = p->in.c, cout = p->out.c;
+  const int32_t in_stride = p->in_row_stride != 0 ? p->in_row_stride : p->in.w * cin;
+  const int32_t out_stride = p->out_row_stride != 0 ? p->out_row_stride : p->out.w * cout;
+  for (int32_t y = 0; y < p->in.h; ++y) {
+    for (int32_t x = 0; x < p->in.w; ++x) {
+      const int8_t* in = input + y * in_stride + x * cin;
+      int8_t* out = output + y * out_stride + x * cout;
+      for (int32_t oc = 0; oc < cout; ++oc) {
+        int32_t acc = tn_ref_bias(&p->q, oc);
+        for (int32_t ic = 0; ic < cin; ++ic) {
+          acc += (in[ic] + p->q.input_offset) * p->weights[oc * cin + ic];
+        }
+        out[oc] = tn_ref_requant(acc, &p->q, oc);
       }
-      output[px * cout + oc] = tn_ref_requant(acc, &p->q, oc);
     }
   }
   return TN_OK;
@@ -107,9 +114,11 @@ tn_status tn_add_ref_s8(const tn_add_params* p, const int8_t* input1, const int8
   const tn_status s = tn_add_check(p);
   if (s != TN_OK) return s;
   if (p->size > 0 && (input1 == 0 || input2 == 0 || output == 0)) return TN_ERROR_ARGUMENT;
-  for (int32_t i = 0; i < p->size; ++i) {
-    const int32_t v1 = input1[i] + p->input1_offset;
-    const int32_t v2 = input2[i] + p->input2_offset;
+  const int32_t rows = p->rows > 1 ? p->rows : 1;
+  for (int32_t e = 0; e < rows * p->size; ++e) {
+    const int32_t r = e / p->size, i = e % p->size;
+    const int32_t v1 = input1[r * p->input1_row_stride + i] + p->input1_offset;
+    const int32_t v2 = input2[r * p->input2_row_stride + i] + p->input2_offset;
     const int32_t shifted1 = v1 * (1 << p->left_shift);
     const int32_t shifted2 = v2 * (1 << p->left_shift);
     const int32_t scaled1 =
@@ -121,7 +130,7 @@ tn_status tn_add_ref_s8(const tn_add_params* p, const int8_t* input1, const int8
                 p->output_offset;
     if (y < p->act_min) y = p->act_min;
     if (y > p->act_max) y = p->act_max;
-    output[i] = (int8_t)y;
+    output[r * p->output_row_stride + i] = (int8_t)y;
   }
   return TN_OK;
 }

@@ -92,6 +92,7 @@ static void depthwise_cases(void) {
       for (int ci = 0; ci < 4; ++ci)
         for (int hi = 0; hi < 3; ++hi) {
           tn_depthwise_params p;
+          memset(&p, 0, sizeof p);
           const int k = ks[ki], s = strides[si], c = chans[ci], h = sizes[hi];
           p.in.h = p.in.w = h;
           p.in.c = p.out.c = c;
@@ -119,6 +120,7 @@ static void pointwise_cases(void) {
     for (int oi = 0; oi < 3; ++oi)
       for (int hi = 0; hi < 2; ++hi) {
         tn_pointwise_params p;
+        memset(&p, 0, sizeof p);
         const int h = sizes[hi];
         p.in.h = p.out.h = p.in.w = p.out.w = h;
         p.in.c = ins[ii];
@@ -139,6 +141,7 @@ static void conv2d_cases(void) {
     for (int oi = 0; oi < 2; ++oi)
       for (int ki = 0; ki < 2; ++ki) {
         tn_conv_params p;
+        memset(&p, 0, sizeof p);
         const int h = sizes[hi], k = ks[ki];
         p.in.h = p.in.w = h;
         p.in.c = 3;
@@ -171,6 +174,7 @@ static void small_kernel_cases(void) {
     compare("fully_connected", ref_out, opt_out, f.out_c);
 
     tn_add_params a;
+    memset(&a, 0, sizeof a);
     a.size = round & 1 ? 37 : 400;
     a.input1_offset = rnd_range(-127, 128);
     a.input2_offset = rnd_range(-127, 128);
