@@ -26,6 +26,7 @@ using nlohmann::json;
 
 const std::string kSource = TINYNAS_SOURCE_DIR;
 const std::string kIn2 = kSource + "/configs/zoo/mcunet-in2.json";
+const std::string kVww1 = kSource + "/configs/zoo/mcunet-vww1.json";
 
 using tinynas::test::contains;
 using tinynas::test::Process;
@@ -243,15 +244,24 @@ TEST_F(CliTest, BadPatchValuesNameTheFlag) {
   EXPECT_TRUE(contains(r.err, "--patch-max-overhead")) << r;
 }
 
-TEST_F(CliTest, DeployRefusesAPatchedArchitecture) {
+// A patched architecture deploys (the patch setting from the JSON, or
+// --patch on the command line), and report.json names the setting used; a
+// setting the network cannot take is refused before any code is generated.
+TEST_F(CliTest, DeployTakesAPatchedArchitecture) {
   json arch = json::parse(slurp(kSource + "/configs/zoo/mcunet-vww1.json"));
   arch["patch"] = {{"patches", 2}, {"split_block", 1}};
   write(dir_ / "patched.json", arch.dump(2));
-  const RunResult r = run({"deploy", "--arch", (dir_ / "patched.json").string(), "--mcu", "f746", "--out",
-                           "d", "--random-weights", "--run", "none"});
+  RunResult r = run({"deploy", "--arch", (dir_ / "patched.json").string(), "--mcu", "f746", "--out", "d",
+                     "--random-weights", "--run", "none"});
+  ASSERT_EQ(r.status, 0) << r;
+  const json report = json::parse(slurp(dir_ / "d" / "report.json"));
+  EXPECT_EQ(report.at("patch"), json({{"patches", 2}, {"split_block", 1}})) << report.dump(2);
+
+  r = run({"deploy", "--arch", kVww1, "--mcu", "f746", "--out", "e", "--random-weights", "--run", "none",
+           "--patch", "2x2:99"});
   EXPECT_NE(r.status, 0) << r;
-  EXPECT_TRUE(contains(r.err, "patch-based code generation is not supported yet")) << r;
-  EXPECT_FALSE(fs::exists(dir_ / "d")) << r;
+  EXPECT_TRUE(contains(r.err, "99")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "e")) << r;
 }
 
 TEST_F(CliTest, UnknownMcuListsTheKnownOnes) {
