@@ -781,6 +781,15 @@ Genome canonical_genome(const SearchSpace& space, const Genome& genome) {
     }
     off += 1 + 2 * static_cast<size_t>(slots);
   }
+  if (space.patch.enabled()) {
+    // The setting the genes decode to, written back as genes: a refused
+    // setting becomes the one decoding repairs it to (none: grid 0, split 0).
+    const PatchSpec patch = decode(space, g).patch;
+    const auto& grids = space.patch.grids;
+    const size_t p = patch_gene_offset(space);
+    g.genes[p] = static_cast<int32_t>(std::find(grids.begin(), grids.end(), patch.n) - grids.begin());
+    g.genes[p + 1] = patch.enabled() ? patch.split_block : 0;
+  }
   return g;
 }
 
