@@ -361,11 +361,11 @@ nlohmann::json space_shard_to_json(const SpaceShardResult& s) {
                        {"width", c.width},
                        {"resolution", c.resolution},
                        {"samples", c.samples},
-                       {"patched", c.patched},
                        {"fitting_mflops", c.fitting_mflops}});
+    if (s.inputs.allow_patches) configs.back()["patched"] = c.patched;
   }
   const SpaceShardInputs& in = s.inputs;
-  return {{"kind", "tinynas space shard"},
+  nlohmann::json out = {{"kind", "tinynas space shard"},
           {"shard", {{"index", s.shard.index}, {"count", s.shard.count}}},
           {"inputs",
            {{"space", in.space},
@@ -378,10 +378,14 @@ nlohmann::json space_shard_to_json(const SpaceShardResult& s) {
               {"sram_bytes", in.budget.sram_bytes},
               {"latency_ms", in.budget.latency_ms}}},
             {"samples", in.samples},
-            {"seed", in.seed},
-            {"allow_patches", in.allow_patches},
-            {"patch_max_overhead", in.patch_max_overhead}}},
+            {"seed", in.seed}}},
           {"configs", std::move(configs)}};
+  // Only with patches: shard files without them are as they always were.
+  if (in.allow_patches) {
+    out["inputs"]["allow_patches"] = true;
+    out["inputs"]["patch_max_overhead"] = in.patch_max_overhead;
+  }
+  return out;
 }
 
 SpaceShardResult space_shard_from_json(const nlohmann::json& j, const std::string& where) {
