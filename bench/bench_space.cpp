@@ -11,7 +11,9 @@
 // - an evolutionary search (MCUNet's defaults: 30 generations of 100, seed
 //   0) at each chosen config, with the accuracy proxy bench_search uses, on
 //   the mcunet space without and with the patch genes (patches 0/2/3/4, split
-//   blocks 0..6): the best found, its MACs, peak SRAM and patch setting.
+//   blocks 0..6): the best found, its MACs, peak SRAM and patch setting;
+//   a third row ("genes only") searches with the patch genes at the config
+//   chosen without patches.
 // The job runs --reps times per thread count (default 2, then 1; the fastest
 // run is reported), each under a tbb::global_control limit. Results must not depend on the thread count (every
 // sample has its own seed stream), so the runs' chosen configs are compared.
@@ -82,12 +84,17 @@ int compare_patches(const SearchSpace& space, const McuTarget& mcu, const Budget
   table.add_column("peak SRAM", true);
   table.add_column("patch", true);
   table.add_column("patched in history");
-  for (const bool allow : {false, true}) {
+  // Rows: without patches; with them (the optimiser's own choice); and the
+  // patch genes searched at the config chosen without patches.
+  SpaceOptimizerResult plain;
+  for (const int row : {0, 1, 2}) {
+    const bool allow = row > 0;
     SpaceOptimizerOptions opt = base;
     opt.allow_patches = allow;
     double t0 = now_seconds();
-    const SpaceOptimizerResult r = optimize_space(space, mcu, budget, opt);
-    const double space_s = now_seconds() - t0;
+    const SpaceOptimizerResult r = row == 2 ? plain : optimize_space(space, mcu, budget, opt);
+    const double space_s = row == 2 ? 0 : now_seconds() - t0;
+    if (row == 0) plain = r;
     const SpaceConfigResult& c = r.configs[static_cast<size_t>(r.chosen)];
     const SearchSpace searched = restrict_space(allow ? patched_space : space, c.width, c.resolution);
     SearchOptions so;  // MCUNet's defaults: 30 generations of 100
@@ -103,7 +110,7 @@ int compare_patches(const SearchSpace& space, const McuTarget& mcu, const Budget
                                   ? strf("%dx%d:%d (+%.1f%% MACs)", best.arch.patch.n, best.arch.patch.n,
                                          best.arch.patch.split_block, best.cost.patch_mac_overhead)
                                   : "none";
-    table.add_row({allow ? "allowed" : "none", strf("%.2f", space_s),
+    table.add_row({row == 0 ? "none" : row == 1 ? "allowed" : "genes only", strf("%.2f", space_s),
                    strf("w%g-r%d", c.width, c.resolution), strf("%.2f", c.mean_mflops),
                    strf("%.1f", c.fit_fraction * 100),
                    strf("%" PRId64 "/%" PRId64, c.patched, c.fitting), strf("%.2f", search_s),

@@ -249,7 +249,7 @@ TEST_F(PatchGeneTest, SearchUnderTightSramUsesPatchesAndResumesExactly) {
     EXPECT_TRUE(c.cost.fits);
     EXPECT_LE(c.cost.peak_sram_bytes, budget.sram_bytes);
     EXPECT_EQ(c.cost.patch, c.arch.patch);
-    EXPECT_EQ(decode(*patched_, c.genome), c.arch);
+    EXPECT_EQ(decode(space, c.genome), c.arch);
     const nlohmann::json j = candidate_to_json(c);
     if (c.arch.patch.enabled()) {
       ++patched;
