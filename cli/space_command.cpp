@@ -46,6 +46,8 @@ struct Options {
   uint64_t seed = 0;
   int32_t classes = 0;
   double min_fit = 0;
+  bool patches = false;
+  double patch_max_overhead = 15.0;
   bool json = false;
   std::string shard;  // "I/N"
   int32_t shards = 4;
@@ -74,6 +76,9 @@ Inputs load_inputs(const Options& o) {
   in.opt.samples = o.samples;
   in.opt.seed = o.seed;
   in.opt.min_fit_fraction = o.min_fit;
+  // A space with patch genes searches patched subnets: count them here too.
+  in.opt.allow_patches = o.patches || in.space.patch.enabled();
+  in.opt.patch_max_overhead = o.patch_max_overhead;
   return in;
 }
 
@@ -346,6 +351,12 @@ Command add_space_command(CLI::App& app) {
   sub->add_option("--classes", o->classes, "Classifier outputs (default: the space's)")->check(CLI::Range(1, 100000));
   sub->add_option("--min-fit", o->min_fit, "Only choose configs where at least this fraction fits")
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_flag("--patches", o->patches,
+                "A subnet also fits when patch-based inference (choose_patch, within --patch-max-overhead) "
+                "brings it within the SRAM limit (the default for a space with a patch: setting)");
+  sub->add_option("--patch-max-overhead", o->patch_max_overhead,
+                  "With patches: the most extra MACs a patch setting may cost, in % (default 15)")
+      ->check(CLI::Range(0.0, 1000.0));
   CLI::Option* json = sub->add_flag("--json", o->json, "Print space.json to stdout instead of the table");
   CLI::Option* shard = sub->add_option(
       "--shard", o->shard, "Compute only shard I of N (I/N, 0 <= I < N) into DIR/shards/shard-I-of-N.json");

@@ -82,6 +82,11 @@ SearchSpace parse_space(const Document& doc) {
   }
   s.feature_mix_channels = static_cast<int32_t>(get_int_or(doc, r, "", "feature_mix_channels", 0));
   s.num_classes = static_cast<int32_t>(get_int_or(doc, r, "", "num_classes", 1000));
+  if (const json* pj = find_member(doc, r, "", "patch"); pj != nullptr && !pj->is_null()) {
+    const json& p = get_object(doc, r, "", "patch");
+    s.patch.grids = get_int_list(doc, p, "/patch", "patches", {});
+    s.patch.max_split_block = static_cast<int32_t>(get_int(doc, p, "/patch", "max_split_block"));
+  }
   try {
     validate(s);
   } catch (const Error& e) {
@@ -145,6 +150,7 @@ void build(const SearchSpace& s, int32_t wi, int32_t ri, DepthFn depth_of, Block
   }
   a.feature_mix_channels = s.feature_mix_channels;
   a.num_classes = s.num_classes;
+  a.patch = PatchSpec{};
 }
 
 // Offset of stage si's depth gene in the genome.
@@ -178,6 +184,21 @@ void validate(const SearchSpace& s) {
     for (int32_t e : c.expands) if (e < 1 || e > 16) bad(where + "expand ratios must be in 1..16");
   }
   if (s.num_classes < 1) bad("num_classes must be positive");
+  if (s.patch.enabled()) {
+    const auto& g = s.patch.grids;
+    if (std::find(g.begin(), g.end(), 0) == g.end())
+      bad("patch: patches must hold 0 (layer by layer), which settings a network cannot run decode to");
+    for (size_t i = 0; i < g.size(); ++i) {
+      if (g[i] != 0 && (g[i] < 2 || g[i] > kMaxPatchGrid))
+        bad("patch: patches must be 0 or 2.." + std::to_string(kMaxPatchGrid) + ", not " +
+            std::to_string(g[i]));
+      if (std::find(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(i), g[i]) !=
+          g.begin() + static_cast<std::ptrdiff_t>(i))
+        bad("patch: patches lists " + std::to_string(g[i]) + " twice");
+    }
+    if (s.patch.max_split_block < 0 || s.patch.max_split_block > 63)
+      bad("patch: max_split_block must be in 0..63");
+  }
   if (s.feature_mix_channels < 0) bad("feature_mix_channels must be >= 0");
 }
 
@@ -211,11 +232,42 @@ SearchSpace restrict_space(const SearchSpace& space, double width, int32_t resol
   return s;
 }
 
-size_t genome_length(const SearchSpace& s) { return stage_offset(s, s.stages.size()); }
+size_t genome_length(const SearchSpace& s) {
+  return stage_offset(s, s.stages.size()) + (s.patch.enabled() ? 2 : 0);
+}
+
+size_t patch_gene_offset(const SearchSpace& s) {
+  if (!s.patch.enabled()) throw Error("search space '" + s.name + "' has no patch genes");
+  return stage_offset(s, s.stages.size());
+}
+
+PatchSpec resolve_patch(const SearchSpace& s, const ArchSpec& network, int32_t grid_gene,
+                        int32_t split_gene) {
+  const int32_t n = s.patch.grids[static_cast<size_t>(grid_gene)];
+  if (n == 0) return {};
+  ArchSpec a = network;
+  const int32_t last = std::min(s.patch.max_split_block, network.num_blocks() - 1);
+  // Nearest first, the earlier block on ties: split, split-1, split+1, ...
+  for (int32_t d = 0; d <= s.patch.max_split_block; ++d) {
+    const int32_t candidates[2] = {split_gene - d, split_gene + d};
+    for (int32_t k = 0; k < (d == 0 ? 1 : 2); ++k) {
+      const int32_t block = candidates[k];
+      if (block < 0 || block > last) continue;
+      a.patch = {n, block};
+      if (patch_problem(a).empty()) return a.patch;
+    }
+  }
+  return {};
+}
 
 int32_t gene_cardinality(const SearchSpace& s, size_t i) {
   if (i == 0) return static_cast<int32_t>(s.widths.size());
   if (i == 1) return static_cast<int32_t>(s.resolutions.size());
+  if (s.patch.enabled()) {
+    const size_t p = stage_offset(s, s.stages.size());
+    if (i == p) return static_cast<int32_t>(s.patch.grids.size());
+    if (i == p + 1) return s.patch.max_split_block + 1;
+  }
   for (size_t si = 0; si < s.stages.size(); ++si) {
     const size_t off = stage_offset(s, si);
     const size_t end = stage_offset(s, si + 1);
@@ -269,6 +321,10 @@ void decode(const SearchSpace& s, const Genome& g, ArchSpec& out) {
                                            s.stages[si].expands[g.genes[off + 1]]};
       },
       out);
+  if (s.patch.enabled()) {
+    const size_t p = patch_gene_offset(s);
+    out.patch = resolve_patch(s, out, g.genes[p], g.genes[p + 1]);
+  }
 }
 
 ArchSpec decode(const SearchSpace& s, const Genome& g) {
@@ -291,6 +347,23 @@ Genome encode(const SearchSpace& s, const ArchSpec& a) {
   if (a.num_classes != s.num_classes)
     reject(std::to_string(a.num_classes) + " classes, the space has " + std::to_string(s.num_classes));
   if (a.feature_mix_channels != s.feature_mix_channels) reject("feature-mix layer differs");
+  int32_t grid_gene = 0, split_gene = 0;
+  if (a.patch.enabled()) {
+    if (!s.patch.enabled()) reject("it is patched and the space has no patch setting");
+    const auto& grids = s.patch.grids;
+    const auto n = std::find(grids.begin(), grids.end(), a.patch.n);
+    if (n == grids.end()) reject(std::to_string(a.patch.n) + "x" + std::to_string(a.patch.n) +
+                                 " patches are not one of the space's");
+    if (a.patch.split_block < 0 || a.patch.split_block > s.patch.max_split_block)
+      reject("split block " + std::to_string(a.patch.split_block) + " is beyond the space's " +
+             std::to_string(s.patch.max_split_block));
+    grid_gene = static_cast<int32_t>(n - grids.begin());
+    split_gene = a.patch.split_block;
+    if (const std::string problem = patch_problem(a); !problem.empty()) reject(problem);
+  } else if (s.patch.enabled()) {
+    grid_gene = static_cast<int32_t>(std::find(s.patch.grids.begin(), s.patch.grids.end(), 0) -
+                                     s.patch.grids.begin());
+  }
   // The width is identified by the channel counts; prefer the declared one.
   std::vector<int32_t> candidates;
   if (int32_t wi = width_index(s, a.width_mult); wi >= 0) candidates.push_back(wi);
@@ -301,6 +374,10 @@ Genome encode(const SearchSpace& s, const ArchSpec& a) {
     g.genes.assign(genome_length(s), 0);
     g.genes[0] = wi;
     g.genes[1] = ri;
+    if (s.patch.enabled()) {
+      g.genes[patch_gene_offset(s)] = grid_gene;
+      g.genes[patch_gene_offset(s) + 1] = split_gene;
+    }
     bool ok = true;
     for (size_t si = 0; si < s.stages.size() && ok; ++si) {
       const StageChoices& c = s.stages[si];

@@ -13,6 +13,20 @@
 //    for each stage: depth index, then for each block slot up to the stage's
 //    largest depth: kernel index, expand index]
 // Slots beyond the chosen depth are kept (evolution may switch them back on).
+//
+// Patch-based inference (MCUNetV2) as genes: a space with a `patch:` setting
+//   patch:
+//     patches: [0, 2, 3, 4]   # grid sides n (n x n patches); 0 = layer by layer
+//     max_split_block: 6      # split blocks 0..6 (0-based over all blocks)
+// appends two genes to the genome: [patch grid index, split block]. Decoding
+// resolves them against the decoded network (PatchSpec, core/arch.h): n == 0
+// gives no patching; otherwise the split block nearest the gene (ties to the
+// earlier block) among 0..max_split_block that patch_problem() accepts for
+// n x n patches, and no patching when none does. So every genome decodes to
+// a setting the network can run, and the same genome always to the same one.
+// Patching leaves the network (and so its accuracy) unchanged and trades
+// MACs (the overlap) for peak SRAM, which the budget check then sees.
+// Without the setting the genome and every seeded draw are as before.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +46,12 @@ struct StageChoices {
   std::vector<int32_t> expands;
 };
 
+struct PatchChoices {
+  std::vector<int32_t> grids;      // must hold 0; empty: no patch genes
+  int32_t max_split_block = 0;
+  bool enabled() const { return !grids.empty(); }
+};
+
 struct SearchSpace {
   std::string name;
   std::string source;  // the YAML file it came from
@@ -48,6 +68,7 @@ struct SearchSpace {
   std::vector<StageChoices> stages;
   int32_t feature_mix_channels = 0;  // absolute, not scaled; 0 for none
   int32_t num_classes = 1000;
+  PatchChoices patch;  // patch genes (see above); empty: none
 };
 
 struct Genome {
@@ -68,6 +89,13 @@ int32_t width_index(const SearchSpace& space, double width);
 int32_t resolution_index(const SearchSpace& space, int32_t resolution);
 
 size_t genome_length(const SearchSpace& space);
+// Index of the patch grid gene (the split block gene follows it); only for a
+// space whose patch setting is enabled.
+size_t patch_gene_offset(const SearchSpace& space);
+// The patch setting genes (grid index, split block) give on `network` (the
+// decoded architecture; its own patch is ignored), as described above.
+PatchSpec resolve_patch(const SearchSpace& space, const ArchSpec& network, int32_t grid_gene,
+                        int32_t split_gene);
 // Number of choices for gene i (for mutation and encoding checks).
 int32_t gene_cardinality(const SearchSpace& space, size_t i);
 

@@ -172,8 +172,7 @@ class Search {
 
   SearchResult run() {
     // When even the cheapest corner does not fit, nothing will: say so at once.
-    const ArchSpec smallest = smallest_subnet();
-    if (!estimate_cost(smallest, mcu_, budget_).fits)
+    if (!smallest_fits())
       throw Error("search: no subnet of space '" + r_.space + "' at width " + width_text() + ", " +
                   resolutions_text(r_.resolutions) + " fits " + budget_text(budget_, mcu_.name) +
                   ": " + smallest_needs());
@@ -234,6 +233,21 @@ class Search {
   }
 
   ArchSpec smallest_subnet() const { return smallest_arch(scope_.inner, 0, 0); }
+
+  // The smallest subnet fits under some setting of the patch genes (when the
+  // space has them) or layer by layer.
+  bool smallest_fits() const {
+    ArchSpec a = smallest_subnet();
+    if (estimate_cost(a, mcu_, budget_).fits) return true;
+    const PatchChoices& p = scope_.inner.patch;
+    for (size_t gi = 0; gi < p.grids.size(); ++gi) {
+      for (int32_t b = 0; b <= p.max_split_block; ++b) {
+        a.patch = resolve_patch(scope_.inner, a, static_cast<int32_t>(gi), b);
+        if (a.patch.enabled() && estimate_cost(a, mcu_, budget_).fits) return true;
+      }
+    }
+    return false;
+  }
 
   std::string smallest_needs() const {
     const ArchSpec a = smallest_subnet();
@@ -780,6 +794,15 @@ Genome canonical_genome(const SearchSpace& space, const Genome& genome) {
       g.genes[off + 2 + 2 * static_cast<size_t>(j)] = 0;
     }
     off += 1 + 2 * static_cast<size_t>(slots);
+  }
+  if (space.patch.enabled()) {
+    // The setting the genes decode to, written back as genes: a refused
+    // setting becomes the one decoding repairs it to (none: grid 0, split 0).
+    const PatchSpec patch = decode(space, g).patch;
+    const auto& grids = space.patch.grids;
+    const size_t p = patch_gene_offset(space);
+    g.genes[p] = static_cast<int32_t>(std::find(grids.begin(), grids.end(), patch.n) - grids.begin());
+    g.genes[p + 1] = patch.enabled() ? patch.split_block : 0;
   }
   return g;
 }

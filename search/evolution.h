@@ -231,8 +231,10 @@ SearchResult run_search(const SearchSpace& space, const McuTarget& mcu, const Bu
                         AccuracyEvaluator& evaluator, const SearchOptions& options);
 
 // The genome with the kernel and expand genes of slots beyond each stage's
-// depth set to 0: equal for two genomes exactly when they decode to the same
-// architecture (given choice lists without repeats).
+// depth set to 0 and, in a space with patch genes, those genes set to the
+// setting they decode to (grid index of 0 and split 0 when unpatched): equal
+// for two genomes exactly when they decode to the same architecture, patch
+// setting included (given choice lists without repeats).
 Genome canonical_genome(const SearchSpace& space, const Genome& genome);
 
 // Pareto fronts. Ids of the candidates no other candidate beats on both

@@ -41,6 +41,8 @@ AccuracyPredictor::AccuracyPredictor(const SearchSpace& space, double ridge)
       }
     }
   }
+  // The patch genes, when the space has them, get no columns: patching
+  // leaves the network, and so its accuracy, unchanged.
   num_features_ = column;
 }
 
@@ -53,7 +55,7 @@ void AccuracyPredictor::for_each_column(const Genome& genome, F&& f) const {
   size_t stage = 0;
   for (size_t i = 0; i < genes_.size(); ++i) {
     const Gene& g = genes_[i];
-    if (i >= 2 && g.depth_gene < 0) {  // a stage's depth gene
+    if (i >= 2 && g.depth_gene < 0 && stage < space_.stages.size()) {  // a stage's depth gene
       depth = space_.stages[stage++].depths[static_cast<size_t>(genome.genes[i])];
     }
     if (g.column < 0) continue;

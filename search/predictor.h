@@ -8,7 +8,9 @@
 // (width, resolution, each stage's depth, each slot's kernel and expand) one
 // column per choice, 1 for the chosen one. The kernel and expand columns of a
 // slot beyond its stage's depth are all 0, so the inactive genes never matter
-// and two genomes of the same architecture get the same features.
+// and two genomes of the same architecture get the same features. The patch
+// genes (a space with a `patch:` setting) get none: patching changes the
+// memory schedule, not the network.
 //
 // Fit: columns and targets are centred, then (X'X + ridge I) w = X'y is solved
 // by Eigen's LDLT; the intercept is the mean. Cost: O(n f^2 + f^3) for n

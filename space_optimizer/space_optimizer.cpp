@@ -102,11 +102,28 @@ void summarise(SpaceConfigResult& c) {
   }
 }
 
+// Whether `arch` fits the budget, with patches when allowed and needed: 0
+// (does not fit), 1 (fits layer by layer), 2 (fits only patched). `macs`:
+// the network's layer-by-layer MACs.
+int fit_kind(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
+             const SpaceOptimizerOptions& opt, int64_t& macs) {
+  const CostReport c = estimate_cost(arch, mcu, budget);
+  macs = c.macs;
+  if (c.fits) return 1;
+  // Patching only adds flash and MACs: worth trying for the SRAM alone.
+  if (!opt.allow_patches || !c.fits_flash || !c.fits_latency) return 0;
+  const PatchChoice p = choose_patch(arch, mcu, budget, opt.patch_max_overhead);
+  return p.patch.enabled() && p.cost.fits ? 2 : 0;
+}
+
 void check_inputs(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
                   const SpaceOptimizerOptions& opt) {
   if (opt.samples < 1) throw Error("--samples must be at least 1");
+  if (opt.allow_patches && !(opt.patch_max_overhead >= 0))
+    throw Error("--patch-max-overhead must be >= 0");
   // When even the smallest network does not fit, nothing will: say so at once.
-  if (!estimate_cost(smallest_corner(space), mcu, budget).fits)
+  int64_t macs = 0;
+  if (fit_kind(smallest_corner(space), mcu, budget, opt, macs) == 0)
     throw_nothing_fits(space, mcu, budget, opt);
 }
 
@@ -121,6 +138,7 @@ std::vector<SpaceConfigResult> evaluate_configs(const SearchSpace& space, const 
   const int64_t m = opt.samples;
   // MFLOPs of each sample, NaN when it does not fit; filled in parallel.
   std::vector<double> mflops(static_cast<size_t>(n * m));
+  std::vector<uint8_t> patched(static_cast<size_t>(n * m), 0);
   constexpr int64_t kChunk = 250;
   const int64_t chunks_per_config = (m + kChunk - 1) / kChunk;
   ProgressBar bar("space " + mcu.name, n * m, opt.progress);
@@ -138,9 +156,11 @@ std::vector<SpaceConfigResult> evaluate_configs(const SearchSpace& space, const 
                           Rng rng(derive_seed(opt.seed, static_cast<uint64_t>(config),
                                               static_cast<uint64_t>(s)));
                           sample_arch(space, wi, ri, rng, arch);
-                          const CostReport c = estimate_cost(arch, mcu, budget);
+                          int64_t macs = 0;
+                          const int kind = fit_kind(arch, mcu, budget, opt, macs);
                           mflops[static_cast<size_t>(slot * m + s)] =
-                              c.fits ? static_cast<double>(c.macs) / 1e6 : std::nan("");
+                              kind > 0 ? static_cast<double>(macs) / 1e6 : std::nan("");
+                          patched[static_cast<size_t>(slot * m + s)] = kind == 2 ? 1 : 0;
                         }
                         bar.tick(end - begin);
                       }
@@ -157,6 +177,7 @@ std::vector<SpaceConfigResult> evaluate_configs(const SearchSpace& space, const 
     for (int64_t s = 0; s < m; ++s) {
       const double v = mflops[static_cast<size_t>(slot * m + s)];
       if (!std::isnan(v)) c.fitting_mflops.push_back(v);
+      c.patched += patched[static_cast<size_t>(slot * m + s)];
     }
     std::sort(c.fitting_mflops.begin(), c.fitting_mflops.end());
     summarise(c);
@@ -174,6 +195,8 @@ SpaceOptimizerResult assemble(const SearchSpace& space, const McuTarget& mcu, co
   r.budget = budget;
   r.seed = opt.seed;
   r.samples = opt.samples;
+  r.allow_patches = opt.allow_patches;
+  r.patch_max_overhead = opt.allow_patches ? opt.patch_max_overhead : 0;
   r.configs = std::move(configs);
   for (int32_t i = 0; i < static_cast<int32_t>(r.configs.size()); ++i) {
     const auto& c = r.configs[i];
@@ -217,6 +240,10 @@ std::string first_difference(const SpaceShardInputs& got, const SpaceShardInputs
     return differs("latency-ms", show(got.budget.latency_ms), show(want.budget.latency_ms));
   if (got.samples != want.samples) return differs("samples", show(got.samples), show(want.samples));
   if (got.seed != want.seed) return differs("seed", show(got.seed), show(want.seed));
+  if (got.allow_patches != want.allow_patches)
+    return differs("patches", show(got.allow_patches), show(want.allow_patches));
+  if (got.patch_max_overhead != want.patch_max_overhead)
+    return differs("patch-max-overhead", show(got.patch_max_overhead), show(want.patch_max_overhead));
   return "";
 }
 
@@ -253,6 +280,8 @@ SpaceShardInputs space_shard_inputs(const SearchSpace& space, const McuTarget& m
   in.budget = budget;
   in.samples = opt.samples;
   in.seed = opt.seed;
+  in.allow_patches = opt.allow_patches;
+  in.patch_max_overhead = opt.allow_patches ? opt.patch_max_overhead : 0;
   return in;
 }
 
@@ -308,6 +337,9 @@ SpaceOptimizerResult merge_space_shards(const SearchSpace& space, const McuTarge
           c.resolution != space.resolutions[static_cast<size_t>(config % nr)] || c.samples != opt.samples)
         throw Error(shard_name(s->shard) + ": configuration " + std::to_string(config) +
                     " is not the space's (width, resolution) or has other samples");
+      if (c.patched < 0 || c.patched > static_cast<int64_t>(c.fitting_mflops.size()))
+        throw Error(shard_name(s->shard) + ": configuration " + std::to_string(config) +
+                    " has more patched than fitting subnets");
       summarise(c);
       configs[static_cast<size_t>(config)] = std::move(c);
     }
@@ -330,9 +362,10 @@ nlohmann::json space_shard_to_json(const SpaceShardResult& s) {
                        {"resolution", c.resolution},
                        {"samples", c.samples},
                        {"fitting_mflops", c.fitting_mflops}});
+    if (s.inputs.allow_patches) configs.back()["patched"] = c.patched;
   }
   const SpaceShardInputs& in = s.inputs;
-  return {{"kind", "tinynas space shard"},
+  nlohmann::json out = {{"kind", "tinynas space shard"},
           {"shard", {{"index", s.shard.index}, {"count", s.shard.count}}},
           {"inputs",
            {{"space", in.space},
@@ -347,6 +380,12 @@ nlohmann::json space_shard_to_json(const SpaceShardResult& s) {
             {"samples", in.samples},
             {"seed", in.seed}}},
           {"configs", std::move(configs)}};
+  // Only with patches: shard files without them are as they always were.
+  if (in.allow_patches) {
+    out["inputs"]["allow_patches"] = true;
+    out["inputs"]["patch_max_overhead"] = in.patch_max_overhead;
+  }
+  return out;
 }
 
 SpaceShardResult space_shard_from_json(const nlohmann::json& j, const std::string& where) {
@@ -367,6 +406,9 @@ SpaceShardResult space_shard_from_json(const nlohmann::json& j, const std::strin
     s.inputs.budget.latency_ms = in.at("budget").at("latency_ms").get<double>();
     s.inputs.samples = in.at("samples").get<int64_t>();
     s.inputs.seed = in.at("seed").get<uint64_t>();
+    // Shards written before patches were a dimension: none allowed.
+    s.inputs.allow_patches = in.value("allow_patches", false);
+    s.inputs.patch_max_overhead = in.value("patch_max_overhead", 0.0);
     for (const nlohmann::json& cj : j.at("configs")) {
       SpaceConfigResult c;
       s.config_indices.push_back(cj.at("index").get<int64_t>());
@@ -374,7 +416,9 @@ SpaceShardResult space_shard_from_json(const nlohmann::json& j, const std::strin
       c.resolution = cj.at("resolution").get<int32_t>();
       c.samples = cj.at("samples").get<int64_t>();
       c.fitting_mflops = cj.at("fitting_mflops").get<std::vector<double>>();
+      c.patched = cj.value("patched", int64_t{0});
       if (c.samples < 1 || static_cast<int64_t>(c.fitting_mflops.size()) > c.samples ||
+          c.patched < 0 || c.patched > static_cast<int64_t>(c.fitting_mflops.size()) ||
           !std::is_sorted(c.fitting_mflops.begin(), c.fitting_mflops.end()))
         throw Error(where + ": configuration " + std::to_string(s.config_indices.back()) +
                     ": fitting_mflops must be sorted and at most samples long");
@@ -397,9 +441,10 @@ nlohmann::json space_result_to_json(const SpaceOptimizerResult& r) {
                        {"fit_fraction", c.fit_fraction},
                        {"mean_mflops", c.mean_mflops},
                        {"median_mflops", c.median_mflops}});
+    if (r.allow_patches) configs.back()["patched"] = c.patched;
   }
   const auto& best = r.configs[static_cast<size_t>(r.chosen)];
-  return {{"space", r.space},
+  nlohmann::json out = {{"space", r.space},
           {"mcu", r.mcu},
           {"budget", {{"flash_bytes", r.budget.flash_bytes}, {"sram_bytes", r.budget.sram_bytes}}},
           {"seed", r.seed},
@@ -410,6 +455,12 @@ nlohmann::json space_result_to_json(const SpaceOptimizerResult& r) {
             {"mean_mflops", best.mean_mflops},
             {"fit_fraction", best.fit_fraction}}},
           {"configs", std::move(configs)}};
+  // Only with patches, so that space.json without them is as it always was.
+  if (r.allow_patches) {
+    out["patches"] = {{"allowed", true}, {"max_mac_overhead", r.patch_max_overhead}};
+    out["chosen"]["patched"] = best.patched;
+  }
+  return out;
 }
 
 std::string space_cdf_svg(const SpaceOptimizerResult& r, int top) {
@@ -445,16 +496,19 @@ std::string space_cdf_svg(const SpaceOptimizerResult& r, int top) {
 std::string format_space_table(const SpaceOptimizerResult& r, int rows) {
   std::string out;
   char line[160];
-  std::snprintf(line, sizeof line, "%-12s %6s %9s %12s %14s\n", "config", "fit %", "fitting",
-                "mean MFLOPs", "median MFLOPs");
+  std::snprintf(line, sizeof line, "%-12s %6s %9s %12s %14s%s\n", "config", "fit %", "fitting",
+                "mean MFLOPs", "median MFLOPs", r.allow_patches ? "  patched" : "");
   out += line;
   int shown = 0;
   for (int32_t idx : ranking(r)) {
     if (rows > 0 && shown++ >= rows) break;
     const auto& c = r.configs[idx];
-    std::snprintf(line, sizeof line, "%-12s %6.1f %9lld %12.2f %14.2f%s\n", config_label(c).c_str(),
+    char patched[32] = "";
+    if (r.allow_patches)
+      std::snprintf(patched, sizeof patched, " %8lld", static_cast<long long>(c.patched));
+    std::snprintf(line, sizeof line, "%-12s %6.1f %9lld %12.2f %14.2f%s%s\n", config_label(c).c_str(),
                   c.fit_fraction * 100, static_cast<long long>(c.fitting), c.mean_mflops,
-                  c.median_mflops, idx == r.chosen ? "  <- chosen" : "");
+                  c.median_mflops, patched, idx == r.chosen ? "  <- chosen" : "");
     out += line;
   }
   return out;

@@ -9,6 +9,16 @@
 // whose fitting subnets have the largest mean FLOPs: a space that can hold
 // bigger networks under the budget tends to hold more accurate ones.
 //
+// Patch-based inference (allow_patches, `tinynas space --patches`, or a space
+// with a `patch:` setting in the CLI): a sampled subnet that breaks only the
+// SRAM limit is costed again with the patch setting choose_patch() picks
+// (lowest peak SRAM within patch_max_overhead % more MACs); it fits when that
+// setting brings it within the whole budget. Its FLOPs are counted as the
+// network's (layer-by-layer) MACs, the capacity the accuracy follows; the
+// overlap's extra MACs are the price paid in latency. Per config, `patched`
+// counts the fitting subnets that needed a patch. Cost: up to ~3 x (blocks
+// of the first stages) more cost-model calls for each such subnet.
+//
 // Parallel over configurations and samples with TBB. Each sample draws from its
 // own seed stream (derive_seed(seed, config, sample)), so results do not depend
 // on the number of threads. Cost: configs x samples cost-model evaluations
@@ -39,6 +49,8 @@ struct SpaceOptimizerOptions {
   uint64_t seed = 0;
   double min_fit_fraction = 0.0;  // configs fitting less often are not chosen
   bool progress = true;
+  bool allow_patches = false;
+  double patch_max_overhead = 15.0;  // % of the layer-by-layer MACs
 };
 
 struct SpaceConfigResult {
@@ -46,6 +58,7 @@ struct SpaceConfigResult {
   int32_t resolution = 0;
   int64_t samples = 0;
   int64_t fitting = 0;
+  int64_t patched = 0;       // of the fitting subnets, those that fit only patched
   double fit_fraction = 0;
   double mean_mflops = 0;    // over fitting subnets; 0 when none fit
   double median_mflops = 0;
@@ -58,6 +71,8 @@ struct SpaceOptimizerResult {
   Budget budget;
   uint64_t seed = 0;
   int64_t samples = 0;
+  bool allow_patches = false;
+  double patch_max_overhead = 0;
   std::vector<SpaceConfigResult> configs;  // widths outer, resolutions inner
   int32_t chosen = -1;                     // index into configs
   double seconds = 0;
@@ -81,6 +96,8 @@ struct SpaceShardInputs {
   Budget budget;
   int64_t samples = 0;
   uint64_t seed = 0;
+  bool allow_patches = false;
+  double patch_max_overhead = 0;  // 0 when patches are not allowed
 };
 
 struct SpaceShardResult {
@@ -123,7 +140,9 @@ nlohmann::json space_shard_to_json(const SpaceShardResult& shard);
 SpaceShardResult space_shard_from_json(const nlohmann::json& json, const std::string& where);
 
 // space.json: every config (width, resolution, samples, fit_fraction, mean and
-// median MFLOPs) and chosen: {width, resolution}.
+// median MFLOPs, and with patches allowed `patched`), chosen: {width,
+// resolution}, and patches: {allowed, max_mac_overhead} (null overhead when
+// not allowed).
 nlohmann::json space_result_to_json(const SpaceOptimizerResult& result);
 // SVG plot of the FLOPs CDFs of the `top` configurations: the chosen one, then
 // the others by mean FLOPs.

@@ -168,3 +168,48 @@ TEST_F(SpaceShardTest, RejectsFilesThatAreNotShards) {
 
 }  // namespace
 }  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+// Patches allowed (a tight SRAM limit, where they matter): the merge is still
+// exactly one process's result, the shard files carry the setting and the
+// per-config patched counts, and shards computed without patches are refused.
+TEST_F(SpaceShardTest, MergeIsExactWithPatchesAllowed) {
+  const Budget tight = budget_for(mcu_, 1024 * 1024, 128 * 1024);
+  SpaceOptimizerOptions opt = opt_;
+  opt.samples = 12;
+  opt.allow_patches = true;
+  const SpaceOptimizerResult whole = optimize_space(space_, mcu_, tight, opt);
+  int64_t patched = 0;
+  for (const auto& c : whole.configs) patched += c.patched;
+  EXPECT_GT(patched, 0);
+  for (int32_t count : {3, 7}) {
+    SCOPED_TRACE("count " + std::to_string(count));
+    std::vector<SpaceShardResult> read;
+    for (int32_t i = 0; i < count; ++i) {
+      const nlohmann::json j = space_shard_to_json(optimize_space_shard(space_, mcu_, tight, opt, {i, count}));
+      EXPECT_TRUE(j.at("inputs").at("allow_patches").get<bool>());
+      read.push_back(space_shard_from_json(nlohmann::json::parse(j.dump()), "shard"));
+    }
+    const SpaceOptimizerResult merged = merge_space_shards(space_, mcu_, tight, opt, read, count);
+    EXPECT_EQ(space_result_to_json(merged).dump(2), space_result_to_json(whole).dump(2));
+    EXPECT_EQ(format_space_table(merged, 0), format_space_table(whole, 0));
+    for (size_t k = 0; k < whole.configs.size(); ++k) EXPECT_EQ(merged.configs[k].patched, whole.configs[k].patched);
+  }
+  SpaceOptimizerOptions off = opt;
+  off.allow_patches = false;
+  std::vector<SpaceShardResult> parts;
+  for (int32_t i = 0; i < 2; ++i) parts.push_back(optimize_space_shard(space_, mcu_, tight, i == 0 ? opt : off, {i, 2}));
+  const std::string e = error_of([&] { merge_space_shards(space_, mcu_, tight, opt, parts, 2); });
+  EXPECT_NE(e.find("shard 1 of 2 was computed from other inputs: patches is false, expected true"),
+            std::string::npos)
+      << e;
+  // A shard file without the patch keys (written before they existed) reads as none allowed.
+  const nlohmann::json plain = space_shard_to_json(optimize_space_shard(space_, mcu_, budget_, opt_, {0, 4}));
+  EXPECT_FALSE(plain.at("inputs").contains("allow_patches"));
+  EXPECT_FALSE(space_shard_from_json(plain, "old").inputs.allow_patches);
+}
+
+}  // namespace
+}  // namespace tinynas

@@ -354,3 +354,79 @@ TEST_F(SpaceOptimizerTest, TableListsTheChosenConfigFirst) {
 
 }  // namespace
 }  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+uint64_t fnv(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// Fixed expectation computed with the code before patches were a dimension
+// (main at 53e69f4): space.json of a seeded run at 1M / 128K is unchanged.
+TEST_F(SpaceOptimizerTest, WithoutPatchesSpaceJsonIsExactlyAsBefore) {
+  SpaceOptimizerOptions o = options(200, 3);
+  EXPECT_EQ(fnv(space_result_to_json(run(o, kFlash, 128 * 1024)).dump()), 0x4e4ae6b4319a2b72ull);
+}
+
+// At a tight SRAM limit patches let more subnets fit: never fewer per config,
+// strictly more in all at 128 KiB; every subnet counted as fitting with a
+// patch breaks the limit layer by layer and fits with choose_patch's setting.
+TEST_F(SpaceOptimizerTest, PatchesFitMoreSubnetsAtTightSram) {
+  const int64_t sram = 128 * 1024;
+  SpaceOptimizerOptions off = options(40, 2);
+  SpaceOptimizerOptions on = off;
+  on.allow_patches = true;
+  const SpaceOptimizerResult a = run(off, kFlash, sram);
+  const SpaceOptimizerResult b = run(on, kFlash, sram);
+  ASSERT_EQ(a.configs.size(), b.configs.size());
+  int64_t fit_a = 0, fit_b = 0, patched = 0;
+  for (size_t i = 0; i < a.configs.size(); ++i) {
+    EXPECT_GE(b.configs[i].fitting, a.configs[i].fitting) << i;
+    EXPECT_EQ(b.configs[i].fitting - b.configs[i].patched, a.configs[i].fitting) << i;
+    EXPECT_EQ(a.configs[i].patched, 0);
+    fit_a += a.configs[i].fitting;
+    fit_b += b.configs[i].fitting;
+    patched += b.configs[i].patched;
+  }
+  EXPECT_GT(fit_b, fit_a);
+  EXPECT_EQ(fit_b - fit_a, patched);
+  EXPECT_GE(b.configs[static_cast<size_t>(b.chosen)].mean_mflops,
+            a.configs[static_cast<size_t>(a.chosen)].mean_mflops);
+  // The samples again, by hand, for one config with patched subnets.
+  size_t ci = 0;
+  while (ci < b.configs.size() && b.configs[ci].patched == 0) ++ci;
+  ASSERT_LT(ci, b.configs.size());
+  const Budget budget = budget_for(*mcu_, kFlash, sram);
+  const int32_t nr = static_cast<int32_t>(space_->resolutions.size());
+  int64_t by_hand = 0;
+  ArchSpec arch;
+  for (int64_t s = 0; s < on.samples; ++s) {
+    Rng rng(derive_seed(on.seed, ci, static_cast<uint64_t>(s)));
+    sample_arch(*space_, static_cast<int32_t>(ci) / nr, static_cast<int32_t>(ci) % nr, rng, arch);
+    if (estimate_cost(arch, *mcu_, budget).fits) continue;
+    const PatchChoice p = choose_patch(arch, *mcu_, budget, on.patch_max_overhead);
+    if (p.patch.enabled() && p.cost.fits) {
+      ++by_hand;
+      EXPECT_LE(p.cost.peak_sram_bytes, sram);
+      EXPECT_LE(p.cost.patch_mac_overhead, on.patch_max_overhead);
+    }
+  }
+  EXPECT_EQ(by_hand, b.configs[ci].patched);
+  // space.json says so; without patches it has no such keys.
+  const nlohmann::json j = space_result_to_json(b);
+  EXPECT_TRUE(j.at("patches").at("allowed").get<bool>());
+  EXPECT_EQ(j.at("patches").at("max_mac_overhead").get<double>(), 15.0);
+  EXPECT_EQ(j.at("configs")[ci].at("patched").get<int64_t>(), b.configs[ci].patched);
+  EXPECT_FALSE(space_result_to_json(a).contains("patches"));
+  EXPECT_FALSE(space_result_to_json(a).at("configs")[0].contains("patched"));
+  EXPECT_NE(format_space_table(b).find("patched"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tinynas
