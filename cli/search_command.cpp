@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -168,6 +169,11 @@ std::vector<float> read_floats(const std::string& in, size_t& pos, const std::st
 
 // The supernet's accuracy as the search's evaluator, a batch per generation
 // with a progress bar.
+//
+// Patch-based execution computes the same outputs as layer by layer, so the
+// patch setting of a candidate (a gene of spaces with `patch:`) does not
+// change its accuracy: a network is scored once, whatever settings it comes
+// with.
 class SupernetEvaluator : public AccuracyEvaluator {
  public:
   explicit SupernetEvaluator(SubnetAccuracy& accuracy) : accuracy_(accuracy) {}
@@ -176,7 +182,12 @@ class SupernetEvaluator : public AccuracyEvaluator {
                     archs.size() > 1);
     std::vector<double> out;
     for (const ArchSpec& a : archs) {
-      out.push_back(accuracy_.top1({a}).front());
+      ArchSpec network = a;
+      network.patch = PatchSpec{};
+      const std::string key = arch_to_json(network).dump();
+      auto it = scored_.find(key);
+      if (it == scored_.end()) it = scored_.emplace(key, accuracy_.top1({network}).front()).first;
+      out.push_back(it->second);
       bar.tick();
     }
     return out;
@@ -184,6 +195,7 @@ class SupernetEvaluator : public AccuracyEvaluator {
 
  private:
   SubnetAccuracy& accuracy_;
+  std::map<std::string, double> scored_;  // by the network without its patch setting
 };
 
 // ---- the search on a Slurm cluster --------------------------------------------
@@ -700,9 +712,10 @@ Command add_search_command(CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
 
     // ---- 1. space ---------------------------------------------------------------
-    const json space_inputs = {{"mcu", mcu.name}, {"flash", budget.flash_bytes}, {"sram", budget.sram_bytes},
+    json space_inputs = {{"mcu", mcu.name}, {"flash", budget.flash_bytes}, {"sram", budget.sram_bytes},
                                {"latency_ms", budget.latency_ms}, {"space", space.name},
                                {"samples", o->space_samples}, {"seed", o->seed}};
+    if (space.patch.enabled()) space_inputs["patches"] = true;  // absent: no patches (older runs)
     if (given_space) {
       // A given supernet fixes width and resolutions; the space must hold them.
       const SearchSpace& ck = *given_space;
@@ -717,6 +730,8 @@ Command add_search_command(CLI::App& app) {
       SpaceOptimizerOptions so;
       so.samples = o->space_samples;
       so.seed = o->seed;
+      // A space with patch genes searches patched subnets: count them too.
+      so.allow_patches = space.patch.enabled();
       const SpaceOptimizerResult r = optimize_space(space, mcu, budget, so);
       out.write("space.json", space_result_to_json(r).dump(2) + "\n");
       out.write("space_cdf.svg", space_cdf_svg(r));
@@ -802,6 +817,8 @@ Command add_search_command(CLI::App& app) {
                                 {"val_images", o->val_images}, {"hil", o->hil}, {"hil_top", o->hil_top},
                                 {"budget", {budget.flash_bytes, budget.sram_bytes, budget.latency_ms}}};
     if (o->hil_every > 0) search_inputs["hil_every"] = o->hil_every;  // absent: 0 (older runs)
+    if (space.patch.enabled())  // absent: no patch genes (older runs)
+      search_inputs["patch"] = {{"patches", space.patch.grids}, {"max_split_block", space.patch.max_split_block}};
     const fs::path sdir = dir / "search";
     if (!o->eval_shard.empty()) return run_eval_shard(*o, checkpoint, ao);
     if (!pipe.done("search", search_inputs)) {
@@ -873,9 +890,13 @@ Command add_search_command(CLI::App& app) {
         array.emplace(sdir / "evals", script, o->eval_shards);
       }
       AccuracyEvaluator& evaluator = array ? static_cast<AccuracyEvaluator&>(*array) : local;
+      // Patch genes are the space's, not the supernet's (training ignores
+      // them; a checkpoint's space does not hold them).
+      SearchSpace searched = trained;
+      searched.patch = space.patch;
       SearchResult result;
       try {
-        result = run_search(trained, mcu, budget, evaluator, so);
+        result = run_search(searched, mcu, budget, evaluator, so);
       } catch (const EvalInterrupted& e) {
         spdlog::error("interrupted: {}; continue with the same command", e.what());
         return 128 + (g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGTERM);
@@ -935,6 +956,10 @@ Command add_search_command(CLI::App& app) {
     const json& winner_json = best.at("winner");
     const Document winner_doc = parse_document(winner_json.at("arch").dump(), (sdir / "best.json").string());
     const ArchSpec winner = arch_from_document(winner_doc);
+    // The supernet's subnet; the winner may add a patch setting (a gene of
+    // spaces with `patch:`), which only the firmware uses.
+    ArchSpec network = winner;
+    network.patch = PatchSpec{};
 
     // ---- 4. fine-tuning ---------------------------------------------------------
     const json ft_inputs = {{"search", search_inputs}, {"epochs", o->finetune_epochs}, {"lr", o->finetune_lr},
@@ -948,8 +973,8 @@ Command add_search_command(CLI::App& app) {
       eo.bn_batches = o->bn_batches;
       eo.bn_batch_size = o->bn_batch_size;
       eo.seed = o->seed;
-      const supernet::EvalResult before = supernet::evaluate_subnet(*opened.net, winner, opened.val, opened.train, eo);
-      auto module = opened.net->extract(winner);
+      const supernet::EvalResult before = supernet::evaluate_subnet(*opened.net, network, opened.val, opened.train, eo);
+      auto module = opened.net->extract(network);
       std::vector<double> losses;
       if (o->finetune_epochs > 0) {
         supernet::FinetuneOptions fo;
@@ -976,7 +1001,7 @@ Command add_search_command(CLI::App& app) {
         ft["test_images"] = t.count;
       }
       std::string weights;
-      for (const auto& w : supernet::extracted_float_weights(*module, winner)) {
+      for (const auto& w : supernet::extracted_float_weights(*module, network)) {
         write_floats(weights, w.weights);
         write_floats(weights, w.bias);
       }
@@ -996,7 +1021,7 @@ Command add_search_command(CLI::App& app) {
       const std::string bytes = read_file((fdir / "weights.bin").string());
       deploy::TrainedWeights t;
       size_t pos = 0;
-      const OpGraph g = lower(winner);
+      const OpGraph g = lower(network);  // weights.bin: one entry per layer
       for (size_t i = 0; i < g.ops.size(); ++i) {
         std::vector<float> w = read_floats(bytes, pos, (fdir / "weights.bin").string());
         std::vector<float> b = read_floats(bytes, pos, (fdir / "weights.bin").string());

@@ -391,6 +391,33 @@ TEST_F(CliTest, SpaceSameSeedSameJson) {
   EXPECT_NE(a, c);
 }
 
+// --patches (and a space with a patch: setting, by default): subnets that a
+// patch setting brings within a tight SRAM limit count as fitting; the
+// fitting fraction can only grow, and space.json says patches were allowed.
+TEST_F(CliTest, SpacePatchesCountPatchedSubnets) {
+  auto fit = [&](const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> a = {"space", "--mcu", "f412", "--flash", "1M", "--sram", "128K", "--out",
+                                  (dir_ / name).string(), "--samples", "60", "--seed", "1"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const RunResult r = run(a);
+    EXPECT_EQ(r.status, 0) << r;
+    return json::parse(slurp(dir_ / name / "space.json"));
+  };
+  const json plain = fit("plain", {});
+  const json patched = fit("patched", {"--patches"});
+  const json from_space = fit("space", {"--space", kSource + "/configs/spaces/mcunet-patch.yaml"});
+  EXPECT_FALSE(plain.contains("patches"));
+  EXPECT_EQ(patched.at("patches").at("allowed"), true);
+  EXPECT_EQ(from_space.at("patches").at("allowed"), true);
+  int64_t more = 0;
+  for (size_t i = 0; i < plain.at("configs").size(); ++i) {
+    const int64_t a = plain["configs"][i].at("fitting"), b = patched["configs"][i].at("fitting");
+    EXPECT_GE(b, a) << i;
+    more += b - a;
+  }
+  EXPECT_GT(more, 0) << "no subnet fits 128K only with patches";
+}
+
 TEST_F(CliTest, SpaceJsonFlagPrintsTheFile) {
   const fs::path out = dir_ / "o";
   const RunResult r = run({"space", "--mcu", "f412", "--flash", "1M", "--sram", "256K", "--out",

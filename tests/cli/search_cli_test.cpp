@@ -17,6 +17,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -216,6 +218,42 @@ TEST_F(SearchCliTest, WholePipelineReproducibleAndResumable) {
   EXPECT_EQ(r.status, 1) << r;
   EXPECT_TRUE(contains(r.err, "has 3 classes, but --supernet a/supernet/checkpoint.pt was trained on 4")) << r;
   EXPECT_FALSE(fs::exists(dir_ / "x"));
+}
+
+// A space with patch genes under an SRAM limit that the layer-by-layer
+// networks of its chosen configuration break: the space stage counts subnets
+// that fit patched, the search finds a patched winner, and its firmware runs
+// patch by patch on the board, bit-exact, in the arena the cost model
+// predicted. The supernet never sees the setting (it scores the network).
+TEST_F(SearchCliTest, PatchGenesFindAPatchedNetworkForATightSram) {
+  std::ofstream(dir_ / "tiny-patch.yaml") << tinynas::test::kTinySpace
+                                         << "patch: {patches: [0, 2, 4], max_split_block: 2}\n";
+  const RunResult r = run(args("p", {"--space", "tiny-patch.yaml", "--sram", "5K"}));
+  ASSERT_EQ(r.status, 0) << r;
+  const json space = read("p/space/space.json");
+  EXPECT_EQ(space.at("patches").at("allowed"), true) << space.dump(2);
+  const json best = read("p/best.json");
+  const json& patch = best.at("winner").at("arch").at("patch");
+  ASSERT_TRUE(patch.is_object()) << best.at("winner").dump(2);
+  EXPECT_GE(patch.at("patches").get<int>(), 2);
+  EXPECT_EQ(best.at("deploy").at("patch"), patch);
+  EXPECT_EQ(best.at("deploy").at("bit_exact"), true);
+  const json summary = read("p/summary.json");
+  EXPECT_EQ(summary.at("measured").at("arena_bytes"), best.at("deploy").at("elf_arena_bytes"));
+  EXPECT_LE(summary.at("measured").at("sram_bytes").get<int64_t>(), 5 * 1024);
+  // The same network with another setting is scored once: equal accuracies.
+  std::map<std::string, double> by_network;
+  std::istringstream history(slurp(dir_ / "p" / "search" / "history.jsonl"));
+  int patched = 0;
+  for (std::string line; std::getline(history, line);) {
+    json c = json::parse(line);
+    json arch = c.at("arch");
+    patched += arch.contains("patch") ? 1 : 0;
+    arch.erase("patch");
+    const auto [it, fresh] = by_network.emplace(arch.dump(), c.at("accuracy").get<double>());
+    if (!fresh) EXPECT_EQ(it->second, c.at("accuracy").get<double>()) << line;
+  }
+  EXPECT_GT(patched, 0);
 }
 
 TEST_F(SearchCliTest, BadInputIsRefusedBeforeAnyWork) {
