@@ -26,6 +26,7 @@
 #include <CLI/CLI.hpp>
 #include <tbb/global_control.h>
 
+#include "bench/accuracy_proxy.h"
 #include "bench/bench_common.h"
 #include "core/error.h"
 #include "core/mcu.h"
@@ -41,23 +42,6 @@ namespace {
 
 constexpr double kTargetSeconds = 10;
 constexpr double kMcunetSeconds = 2 * 3600;  // "~2 CPU-hours" (MCUNet, Sec. 3.1)
-
-// bench_search's trivial_accuracy (same constants): additive in resolution,
-// depth, kernel and expand, with hashed per-slot bonuses. It sees the network
-// only, so patching never changes it.
-double accuracy_proxy(const ArchSpec& a) {
-  double acc = 0.0005 * a.resolution;
-  for (size_t s = 1; s < a.stages.size(); ++s)
-    for (size_t j = 0; j < a.stages[s].blocks.size(); ++j) {
-      const BlockSpec& b = a.stages[s].blocks[j];
-      const uint64_t hk = derive_seed(1, s * 16 + j, static_cast<uint64_t>(b.kernel));
-      const uint64_t he = derive_seed(2, s * 16 + j, static_cast<uint64_t>(b.expand));
-      acc += 0.004 * b.kernel / 7.0 + 0.004 * b.expand / 6.0 +
-             0.005 * static_cast<double>(hk >> 11) * 0x1.0p-53 +
-             0.005 * static_cast<double>(he >> 11) * 0x1.0p-53;
-    }
-  return acc;
-}
 
 int compare_patches(const SearchSpace& space, const McuTarget& mcu, const Budget& budget,
                     const SpaceOptimizerOptions& base) {
@@ -99,7 +83,7 @@ int compare_patches(const SearchSpace& space, const McuTarget& mcu, const Budget
     const SearchSpace searched = restrict_space(allow ? patched_space : space, c.width, c.resolution);
     SearchOptions so;  // MCUNet's defaults: 30 generations of 100
     so.seed = base.seed;
-    FunctionEvaluator ev(accuracy_proxy);
+    FunctionEvaluator ev(trivial_accuracy);
     t0 = now_seconds();
     const SearchResult sr = run_search(searched, mcu, budget, ev, so);
     const double search_s = now_seconds() - t0;

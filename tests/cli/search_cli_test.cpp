@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_process.h"
+#include "tests/cli/tiny_runs.h"
 #include "tests/tiny_space.h"
 
 #include <signal.h>
@@ -32,44 +33,6 @@ using tinynas::test::Process;
 using tinynas::test::RunResult;
 using tinynas::test::slurp;
 
-// 4 classes x 30 images at 32x32; the supernet trains 1 + 1 epochs.
-constexpr const char* kTrain = R"(val_fraction: 0.25
-batch_size: 8
-workers: 1
-lr: 0.05
-warmup_epochs: 0.5
-largest_epochs: 1
-elastic_epochs: 1
-subnets_per_step: 1
-distill: true
-seed: 3
-eval_random: 0
-bn_batches: 2
-threads: 1
-)";
-
-constexpr const char* kSearch = R"(mcu: f412
-flash: 1M
-sram: 256K
-space: tiny.yaml
-dataset: generated:4x30,res=32
-train_config: train.yaml
-space_samples: 200
-population: 6
-parents: 2
-mutation_count: 3
-crossover_count: 3
-generations: 2
-bn_batches: 2
-bn_batch_size: 8
-val_images: 0
-hil: qemu
-hil_top: 2
-finetune_epochs: 1
-eval_count: 8
-threads: 1
-)";
-
 class SearchCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -77,8 +40,8 @@ class SearchCliTest : public ::testing::Test {
     dir_ = tinynas::test::make_temp_dir("tinynas_search_cli");
     ASSERT_FALSE(dir_.empty()) << std::strerror(errno);
     std::ofstream(dir_ / "tiny.yaml") << tinynas::test::kTinySpace;
-    std::ofstream(dir_ / "train.yaml") << kTrain;
-    std::ofstream(dir_ / "search.yaml") << kSearch;
+    std::ofstream(dir_ / "train.yaml") << tinynas::test::kTinySearchTrain;
+    std::ofstream(dir_ / "search.yaml") << tinynas::test::kTinySearch;
   }
   void TearDown() override {
     std::error_code ec;
@@ -268,7 +231,7 @@ TEST_F(SearchCliTest, BadInputIsRefusedBeforeAnyWork) {
   EXPECT_TRUE(contains(r.err, "(the fastest in the space)")) << r;
   EXPECT_FALSE(fs::exists(dir_ / "o"));
   // An option that does not exist, in the config file.
-  std::ofstream(dir_ / "bad.yaml") << kSearch << "populaton: 10\n";
+  std::ofstream(dir_ / "bad.yaml") << tinynas::test::kTinySearch << "populaton: 10\n";
   r = run({"search", "--config", "bad.yaml", "--out", "o"});
   EXPECT_NE(r.status, 0) << r;
   EXPECT_TRUE(contains(r.err, "populaton")) << r;

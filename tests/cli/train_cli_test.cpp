@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_process.h"
+#include "tests/cli/tiny_runs.h"
 #include "tests/tiny_space.h"
 
 #include <signal.h>
@@ -39,31 +40,11 @@ const std::string kSource = TINYNAS_SOURCE_DIR;
 
 using tinynas::test::contains;
 using tinynas::test::kTinySpace;
+using tinynas::test::kTinyTrainRun;
 using tinynas::test::kTinynasBinary;
 using tinynas::test::Process;
 using tinynas::test::RunResult;
 using tinynas::test::slurp;
-
-// 4 classes x 24 images at 24x24, 72 train / 24 val, batch 8: 9 steps per
-// epoch, 1 + 2 epochs.
-constexpr const char* kTinyRun = R"(space: tiny.yaml
-width: 1.0
-resolutions: [16, 24]
-dataset: generated:4x24,res=24
-val_fraction: 0.25
-batch_size: 8
-workers: 1
-lr: 0.05
-warmup_epochs: 0.5
-largest_epochs: 1
-elastic_epochs: 2
-subnets_per_step: 1
-distill: true
-seed: 3
-eval_random: 1
-bn_batches: 2
-threads: 1
-)";
 
 std::string data_dir() {
   if (const char* env = std::getenv("TINYNAS_DATA_DIR"); env != nullptr && *env != '\0')
@@ -80,7 +61,7 @@ class TrainCliTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
     dir_ = tmpl;
     std::ofstream(dir_ / "tiny.yaml") << kTinySpace;
-    std::ofstream(dir_ / "run.yaml") << kTinyRun;
+    std::ofstream(dir_ / "run.yaml") << kTinyTrainRun;
   }
   void TearDown() override {
     std::error_code ec;
@@ -340,7 +321,7 @@ TEST_F(TrainCliTest, BadInput) {
   r = run(train_args("x", {"--resolutions", "24,40"}));
   EXPECT_EQ(r.status, 1) << r;
   EXPECT_TRUE(contains(r.err, "resolution 40 is not in search space 'tiny' (resolutions: 16, 24, 32)")) << r;
-  std::ofstream(dir_ / "bad.yaml") << kTinyRun << "learning_rate: 0.1\n";
+  std::ofstream(dir_ / "bad.yaml") << kTinyTrainRun << "learning_rate: 0.1\n";
   r = run({"train", "--config", "bad.yaml", "--out", "x"});
   EXPECT_EQ(r.status, 1) << r;
   EXPECT_TRUE(contains(r.err, "learning_rate")) << r;

@@ -14,12 +14,14 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/tiny_runs.h"
 #include "tests/slurm/slurm_fixture.h"
 #include "tests/tiny_space.h"
 
@@ -29,85 +31,28 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The training CLI test's run: 4 classes x 24 images at 24x24, 72 train /
-// 24 val, batch 8: 9 steps per epoch, 1 + 2 epochs; at lr 0.01, where 2
-// ranks follow 1 process to floating-point tolerance (at larger rates or
-// longer runs the toy run is chaotic: 2 threads depart from 1 as 2 ranks do).
-constexpr const char* kTrain = R"(space: tiny.yaml
-width: 1.0
-resolutions: [16, 24]
-dataset: generated:4x24,res=24
-val_fraction: 0.25
-batch_size: 8
-workers: 1
-lr: 0.01
-warmup_epochs: 0.5
-largest_epochs: 1
-elastic_epochs: 2
-subnets_per_step: 1
-distill: true
-seed: 3
-eval_random: 0
-bn_batches: 2
-threads: 1
-)";
+// `text` with each `from` (which must occur) replaced by `to`.
+std::string with(std::string text, const std::vector<std::pair<std::string, std::string>>& edits) {
+  for (const auto& [from, to] : edits) {
+    const size_t at = text.find(from);
+    if (at == std::string::npos) throw std::logic_error("test config: no '" + from + "'");
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// The training CLI test's run (4 classes x 24 images at 24x24, 9 steps per
+// epoch, 1 + 2 epochs) at lr 0.01, where 2 ranks follow 1 process to
+// floating-point tolerance (at larger rates or longer runs the toy run is
+// chaotic: 2 threads depart from 1 as 2 ranks do).
+const std::string kTrain = with(kTinyTrainRun, {{"lr: 0.05", "lr: 0.01"}, {"eval_random: 1", "eval_random: 0"}});
 // Longer (4 x 48 images, 1 + 3 epochs of 18 steps), so that a job can be
 // stopped twice while it trains.
-constexpr const char* kLongTrain = R"(space: tiny.yaml
-width: 1.0
-resolutions: [16, 24]
-dataset: generated:4x48,res=24
-val_fraction: 0.25
-batch_size: 8
-workers: 1
-lr: 0.01
-warmup_epochs: 0.5
-largest_epochs: 1
-elastic_epochs: 3
-subnets_per_step: 1
-distill: true
-seed: 3
-eval_random: 0
-bn_batches: 2
-threads: 1
-)";
-
-// The search CLI test's pipeline without the board (--hil none).
-constexpr const char* kSearchTrain = R"(val_fraction: 0.25
-batch_size: 8
-workers: 1
-lr: 0.05
-warmup_epochs: 0.5
-largest_epochs: 1
-elastic_epochs: 1
-subnets_per_step: 1
-distill: true
-seed: 3
-eval_random: 0
-bn_batches: 2
-threads: 1
-)";
-constexpr const char* kSearch = R"(mcu: f412
-flash: 1M
-sram: 256K
-space: tiny.yaml
-dataset: generated:4x30,res=32
-train_config: search_train.yaml
-space_samples: 200
-population: 6
-parents: 2
-mutation_count: 3
-crossover_count: 3
-generations: 2
-bn_batches: 2
-bn_batch_size: 8
-val_images: 0
-hil: none
-hil_top: 2
-finetune_epochs: 1
-eval_count: 8
-threads: 1
-)";
+const std::string kLongTrain =
+    with(kTrain, {{"generated:4x24", "generated:4x48"}, {"elastic_epochs: 2", "elastic_epochs: 3"}});
+// The search CLI test's pipeline without the board.
+const std::string kSearch =
+    with(kTinySearch, {{"train_config: train.yaml", "train_config: search_train.yaml"}, {"hil: qemu", "hil: none"}});
 
 std::vector<json> lines(const fs::path& file) {
   std::vector<json> out;
@@ -125,7 +70,7 @@ class SlurmPipelineTest : public SlurmTest {
     std::ofstream(dir_ / "tiny.yaml") << kTinySpace;
     std::ofstream(dir_ / "train.yaml") << kTrain;
     std::ofstream(dir_ / "long.yaml") << kLongTrain;
-    std::ofstream(dir_ / "search_train.yaml") << kSearchTrain;
+    std::ofstream(dir_ / "search_train.yaml") << kTinySearchTrain;
     std::ofstream(dir_ / "search.yaml") << kSearch;
   }
   json read(const fs::path& file) { return json::parse(slurp(file)); }
