@@ -836,14 +836,20 @@ __attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
     const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
     const int8_t* v = w + k0;
     const int8_t* u = v + k0;
-    const int32_t w0 = 2 * w[0], w1 = 2 * w[1], w2 = 2 * w[2], w3 = 2 * v[0], w4 = 2 * v[1];
-    const int32_t w5 = 2 * v[2], w6 = 2 * u[0], w7 = 2 * u[1], w8 = 2 * u[2];
-    a.p0 = tn_pack16(w0, w2);
-    a.p1 = tn_pack16(w3, w5);
-    a.p2 = tn_pack16(w6, w8);
-    a.q01 = tn_pack16(w1, w4);
-    a.q2 = tn_pack16(w7, 0);
-    const int32_t sum2 = w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8;
+    /* Three word loads (u's from one byte earlier, so nothing past the
+     * channel's weights is read), SXTB16 into pairs, SADD16 to double. */
+    const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(v), x2 = tn_read_u32(u - 1);
+    const uint32_t e0 = tn_sxtb16(x0), e1 = tn_sxtb16(x1), o2 = tn_sxtb16_ror8(x2);
+    const uint32_t o0 = tn_sxtb16_ror8(x0), o1 = tn_sxtb16_ror8(x1), e2 = tn_sxtb16(x2);
+    const uint32_t q01 = (o0 & 0xFFFFu) | (o1 << 16);  /* (w1, w4) */
+    a.p0 = tn_sadd16(e0, e0);                             /* (w0, w2) */
+    a.p1 = tn_sadd16(e1, e1);                             /* (w3, w5) */
+    a.p2 = tn_sadd16(o2, o2);                             /* (w6, w8) */
+    a.q01 = tn_sadd16(q01, q01);
+    a.q2 = (uint32_t)(2 * tn_lane_hi(e2)) & 0xFFFFu;      /* (w7, 0) */
+    const uint32_t ones = 0x00010001u;
+    const int32_t sum2 = 2 * tn_smlad(e0, ones, tn_smlad(e1, ones, tn_smlad(o2, ones,
+                         tn_smlad(q01, ones, tn_lane_hi(e2)))));
     a.a = (int32_t)(2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2));
     a.m = p->q.multiplier[ch];
     a.rm = ~p->q.shift[ch];
@@ -874,24 +880,34 @@ __attribute__((noinline)) static void tn_dwf_asm57(const tn_depthwise_params* p,
     cj.src = input + ch;
     tn_dw_copy_asm(&cj);
     const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
-    int32_t sum2 = 0;
+    /* Per kernel row two word loads inside the row, SXTB16 into pairs,
+     * SADD16 to double; the sum through SMLAD with (1, 1). */
+    const uint32_t ones = 0x00010001u;
+    int32_t sum = 0;
     uint32_t* d = packed;
-    for (int32_t ky = 0; ky < k; ++ky, w += k0) {
-      const int32_t t0 = 2 * w[0], t1 = 2 * w[1], t2 = 2 * w[2], t3 = 2 * w[3], t4 = 2 * w[4];
-      d[0] = tn_pack16(t0, t2);
-      d[1] = tn_pack16(t1, t3);
-      if (k == 5) {
-        d[2] = tn_pack16(t4, 0);
-        d += 3;
-        sum2 += t0 + t1 + t2 + t3 + t4;
-      } else {
-        const int32_t t5 = 2 * w[5], t6 = 2 * w[6];
-        d[2] = tn_pack16(t4, t6);
-        d[3] = tn_pack16(t5, 0);
-        d += 4;
-        sum2 += t0 + t1 + t2 + t3 + t4 + t5 + t6;
+    if (k == 5) {
+      for (int32_t ky = 0; ky < 5; ++ky, w += k0, d += 3) {
+        const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(w + 1);
+        const uint32_t e = tn_sxtb16(x0), o = tn_sxtb16_ror8(x0);
+        const int32_t t4 = tn_lane_hi(tn_sxtb16_ror8(x1)); /* (w2, w4) */
+        d[0] = tn_sadd16(e, e);
+        d[1] = tn_sadd16(o, o);
+        d[2] = (uint32_t)(2 * t4) & 0xFFFFu;
+        sum = tn_smlad(e, ones, tn_smlad(o, ones, sum + t4));
+      }
+    } else {
+      for (int32_t ky = 0; ky < 7; ++ky, w += k0, d += 4) {
+        const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(w + 3);
+        const uint32_t e = tn_sxtb16(x0), o = tn_sxtb16_ror8(x0), f = tn_sxtb16_ror8(x1);
+        const int32_t t5 = tn_lane_hi(tn_sxtb16(x1)); /* (w3, w5) */
+        d[0] = tn_sadd16(e, e);
+        d[1] = tn_sadd16(o, o);
+        d[2] = tn_sadd16(f, f); /* (w4, w6) */
+        d[3] = (uint32_t)(2 * t5) & 0xFFFFu;
+        sum = tn_smlad(e, ones, tn_smlad(o, ones, tn_smlad(f, ones, sum + t5)));
       }
     }
+    const int32_t sum2 = 2 * sum;
     a.p1 = 2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2);
     a.m = p->q.multiplier[ch];
     a.rm = ~p->q.shift[ch];
