@@ -578,6 +578,149 @@ __attribute__((naked, noinline)) static void tn_dw3s1_asm(const tn_dw3_job* job)
       TN_DW3_LEAVE);
 }
 
+/* Stride 1, two output rows per pass (rows y and y + 1 share padded input
+ * rows y + 1 and y + 2, so four input rows feed six kernel rows). Phase 1
+ * registers: r0 row y (walks 2 per pair), r1 pitch, r3 the accumulators
+ * (four per column pair: y x, y x+1, y+1 x, y+1 x+1; then the odd column's
+ * y, y+1), r4-r8 the packed weights as in tn_dw3s1_asm, r9-r12 the four
+ * accumulators, r2/lr a word and its odd half. Per column pair: 2 LDRD (start
+ * values), 4 x (LDR, 2 SXTB16) + 1 ADD (row y + 3), 24 MACs instructions, STM
+ * and the loop's LDR/CMP/BNE: 43 instructions for 4 outputs (36 MACs), against
+ * 48 for two passes of tn_dw3s1_asm. Phase 2 requantises the four of a
+ * column pair with one LDM and stores them into both output rows. */
+typedef struct {
+  const int8_t* row;    /* 0: padded row y */
+  int32_t pitch;        /* 4 */
+  int32_t span;         /* 8: 2 * pairs */
+  int32_t* buf;         /* 12 */
+  uint32_t p0, p1, p2;  /* 16 */
+  uint32_t q01, q2;     /* 28 */
+  int32_t a, a2;        /* 36: the doubled start value, twice */
+  int32_t pairs;        /* 44: out_w / 2 */
+  int32_t m, c, rm;     /* 48 */
+  int32_t step;         /* 60 */
+  int8_t* out;          /* 64: output row y's first output */
+  int32_t rowbytes;     /* 68: out_w * step */
+  int32_t* buf2;        /* 72 */
+  int32_t rows;         /* 76: row pairs left */
+  int32_t advance;      /* 80: 2 * pitch */
+  int32_t odd;          /* 84: out_w % 2 */
+  int32_t end;          /* 88 */
+  int32_t pad_;         /* 92 */
+} tn_dw3x2_job;
+
+typedef char tn_dw3x2_job_size_check[sizeof(tn_dw3x2_job) == 96 ? 1 : -1];
+
+/* One requantisation of phase 2 (r4 m, r5 c, r6 rm; lr scratch). */
+#define TN_DW_RQ(R)                                                    \
+  "add lr, r5, " R ", asr #31\n\t"                                     \
+  "smmlar " R ", " R ", r4, lr\n\t"                                    \
+  "asr " R ", " R ", r6\n\t"                                           \
+  "ssat " R ", #8, " R ", asr #1\n\t"
+
+/* Input row word at ADDR: r2 its even pair, lr its odd pair. */
+#define TN_DW3X2_LOAD(ADDR)                                            \
+  "ldr r2, " ADDR "\n\t"                                               \
+  "sxtb16 lr, r2, ror #8\n\t"                                          \
+  "sxtb16 r2, r2\n\t"
+
+/* The pair (A0 output x, A1 output x + 1) of one kernel row: P its (w0, w2),
+ * Q/QB/QT its middle tap's register and half. */
+#define TN_DW3X2_PAIR(A0, A1, P, Q, QH)                                \
+  "smlad " A0 ", r2, " P ", " A0 "\n\t"                                \
+  "smlab" QH " " A0 ", lr, " Q ", " A0 "\n\t"                          \
+  "smlad " A1 ", lr, " P ", " A1 "\n\t"                                \
+  "smlat" QH " " A1 ", r2, " Q ", " A1 "\n\t"
+
+#define TN_DW3X2_ONE(A0, P, Q, QH)                                     \
+  "smlad " A0 ", r2, " P ", " A0 "\n\t"                                \
+  "smlab" QH " " A0 ", lr, " Q ", " A0 "\n\t"
+
+__attribute__((naked, noinline)) static void tn_dw3s1x2_asm(const tn_dw3x2_job* job) {
+  __asm__ volatile(
+      TN_DW3_ENTER
+      "1:\n\t"
+      "ldm sp, {r0, r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "add r2, r0, r2\n\t"
+      "str r2, [sp, #88]\n\t"
+      "cmp r0, r2\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      "ldrd r9, r10, [sp, #36]\n\t"
+      "ldrd r11, r12, [sp, #36]\n\t"
+      TN_DW3X2_LOAD("[r0, r1]")
+      TN_DW3X2_PAIR("r9", "r10", "r5", "r7", "t")
+      TN_DW3X2_PAIR("r11", "r12", "r4", "r7", "b")
+      TN_DW3X2_LOAD("[r0, r1, lsl #1]")
+      TN_DW3X2_PAIR("r9", "r10", "r6", "r8", "b")
+      TN_DW3X2_PAIR("r11", "r12", "r5", "r7", "t")
+      "add r2, r0, r1, lsl #1\n\t"
+      TN_DW3X2_LOAD("[r2, r1]")
+      TN_DW3X2_PAIR("r11", "r12", "r6", "r8", "b")
+      TN_DW3X2_LOAD("[r0], #2")
+      TN_DW3X2_PAIR("r9", "r10", "r4", "r7", "b")
+      "stm r3!, {r9, r10, r11, r12}\n\t"
+      "ldr r2, [sp, #88]\n\t"
+      "cmp r0, r2\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "ldr r2, [sp, #84]\n\t"
+      "cmp r2, #0\n\t"
+      "beq 4f\n\t"
+      /* The odd last column: y into r9, y + 1 into r11. */
+      "ldrd r9, r11, [sp, #36]\n\t"
+      TN_DW3X2_LOAD("[r0, r1]")
+      TN_DW3X2_ONE("r9", "r5", "r7", "t")
+      TN_DW3X2_ONE("r11", "r4", "r7", "b")
+      TN_DW3X2_LOAD("[r0, r1, lsl #1]")
+      TN_DW3X2_ONE("r9", "r6", "r8", "b")
+      TN_DW3X2_ONE("r11", "r5", "r7", "t")
+      "add r2, r0, r1, lsl #1\n\t"
+      TN_DW3X2_LOAD("[r2, r1]")
+      TN_DW3X2_ONE("r11", "r6", "r8", "b")
+      TN_DW3X2_LOAD("[r0]")
+      TN_DW3X2_ONE("r9", "r4", "r7", "b")
+      "strd r9, r11, [r3]\n\t"
+      "4:\n\t"
+      /* Phase 2: r0 pairs, r4 m, r5 c, r6 rm, r7 step, r8 out (row y), r9
+       * rowbytes (row y + 1 = r8 + r9), r10 the accumulators. */
+      "add r12, sp, #44\n\t"
+      "ldm r12, {r0, r4, r5, r6, r7, r8, r9, r10}\n\t"
+      "cmp r0, #0\n\t"
+      "beq 12f\n\t"
+      "11:\n\t"
+      "ldm r10!, {r2, r3, r11, r12}\n\t"
+      TN_DW_RQ("r2") TN_DW_RQ("r3") TN_DW_RQ("r11") TN_DW_RQ("r12")
+      "strb r2, [r8]\n\t"
+      "strb r3, [r8, r7]\n\t"
+      "add lr, r8, r9\n\t"
+      "strb r11, [lr]\n\t"
+      "strb r12, [lr, r7]\n\t"
+      "add r8, r8, r7, lsl #1\n\t"
+      "subs r0, r0, #1\n\t"
+      "bne 11b\n\t"
+      "12:\n\t"
+      "ldr r1, [sp, #84]\n\t"
+      "cmp r1, #0\n\t"
+      "beq 14f\n\t"
+      "ldrd r2, r3, [r10]\n\t"
+      TN_DW_RQ("r2") TN_DW_RQ("r3")
+      "strb r2, [r8]\n\t"
+      "strb r3, [r8, r9]\n\t"
+      "add r8, r8, r7\n\t"
+      "14:\n\t"
+      "add r8, r8, r9\n\t"
+      "str r8, [sp, #64]\n\t"
+      "ldr r0, [sp]\n\t"
+      "ldrd r1, r2, [sp, #76]\n\t"
+      "add r0, r0, r2\n\t"
+      "str r0, [sp]\n\t"
+      "subs r1, r1, #1\n\t"
+      "str r1, [sp, #76]\n\t"
+      "bne 1b\n\t"
+      TN_DW3_LEAVE);
+}
+
 /* Stride 2: the three kernel rows walk their own pointers (r0-r2, 4 per
  * pair) and the loop's end is in the frame. Per kernel row of a pair:
  * LDR [r+2], SXTB16, SMLAD (out 1's outer taps r2, r4), LDR [r], 2 SXTB16,
@@ -820,6 +963,24 @@ typedef struct {
 } tn_dwf_layout;
 
 #if defined(TN_ARM_DSP_ASM)
+/* A 3x3 channel's doubled weights in the asm's layout, from three word loads
+ * (u's from one byte earlier, so nothing past the channel's weights is read),
+ * SXTB16 into pairs and SADD16 to double; returns their sum. */
+TN_ALWAYS_INLINE int32_t tn_dw3_pack(const int8_t* w, int32_t k0, uint32_t* p0, uint32_t* p1,
+                                     uint32_t* p2, uint32_t* q01, uint32_t* q2) {
+  const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(w + k0), x2 = tn_read_u32(w + 2 * k0 - 1);
+  const uint32_t e0 = tn_sxtb16(x0), e1 = tn_sxtb16(x1), o2 = tn_sxtb16_ror8(x2);
+  const uint32_t o0 = tn_sxtb16_ror8(x0), o1 = tn_sxtb16_ror8(x1), e2 = tn_sxtb16(x2);
+  const uint32_t q = (o0 & 0xFFFFu) | (o1 << 16); /* (w1, w4) */
+  *p0 = tn_sadd16(e0, e0);                         /* (w0, w2) */
+  *p1 = tn_sadd16(e1, e1);                         /* (w3, w5) */
+  *p2 = tn_sadd16(o2, o2);                         /* (w6, w8) */
+  *q01 = tn_sadd16(q, q);
+  *q2 = (uint32_t)(2 * tn_lane_hi(e2)) & 0xFFFFu;  /* (w7, 0) */
+  const uint32_t ones = 0x00010001u;
+  return 2 * tn_smlad(e0, ones, tn_smlad(e1, ones, tn_smlad(o2, ones, tn_smlad(q, ones, tn_lane_hi(e2)))));
+}
+
 /* The channel loops, each its own function so that only one's locals are on
  * the stack. 3x3: the packed weights travel in the job. */
 __attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
@@ -834,22 +995,7 @@ __attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
     cj.src = input + ch;
     tn_dw_copy_asm(&cj);
     const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
-    const int8_t* v = w + k0;
-    const int8_t* u = v + k0;
-    /* Three word loads (u's from one byte earlier, so nothing past the
-     * channel's weights is read), SXTB16 into pairs, SADD16 to double. */
-    const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(v), x2 = tn_read_u32(u - 1);
-    const uint32_t e0 = tn_sxtb16(x0), e1 = tn_sxtb16(x1), o2 = tn_sxtb16_ror8(x2);
-    const uint32_t o0 = tn_sxtb16_ror8(x0), o1 = tn_sxtb16_ror8(x1), e2 = tn_sxtb16(x2);
-    const uint32_t q01 = (o0 & 0xFFFFu) | (o1 << 16);  /* (w1, w4) */
-    a.p0 = tn_sadd16(e0, e0);                             /* (w0, w2) */
-    a.p1 = tn_sadd16(e1, e1);                             /* (w3, w5) */
-    a.p2 = tn_sadd16(o2, o2);                             /* (w6, w8) */
-    a.q01 = tn_sadd16(q01, q01);
-    a.q2 = (uint32_t)(2 * tn_lane_hi(e2)) & 0xFFFFu;      /* (w7, 0) */
-    const uint32_t ones = 0x00010001u;
-    const int32_t sum2 = 2 * tn_smlad(e0, ones, tn_smlad(e1, ones, tn_smlad(o2, ones,
-                         tn_smlad(q01, ones, tn_lane_hi(e2)))));
+    const int32_t sum2 = tn_dw3_pack(w, k0, &a.p0, &a.p1, &a.p2, &a.q01, &a.q2);
     a.a = (int32_t)(2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2));
     a.m = p->q.multiplier[ch];
     a.rm = ~p->q.shift[ch];
@@ -861,6 +1007,61 @@ __attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
       tn_dw3s1_asm(&a);
     } else {
       tn_dw3s2_asm(&a);
+    }
+  }
+}
+
+/* 3x3 stride 1 with at least two output rows (not three: there a second call
+ * for the odd row costs more than the pair saves): row pairs through
+ * tn_dw3s1x2_asm, an odd last row through tn_dw3s1_asm. */
+__attribute__((noinline)) static void tn_dwf_asm3x2(const tn_depthwise_params* p,
+                                                   const tn_dwf_layout* l, const int8_t* input,
+                                                   int8_t* output) {
+  const int32_t k0 = l->k0, offset = l->offset, out_h = p->out.h;
+  const int32_t paired = out_h & ~1;
+  tn_dw3x2_job b;
+  b.pitch = l->pitch;
+  b.span = 2 * (p->out.w >> 1);
+  b.buf = l->acc;
+  b.pairs = p->out.w >> 1;
+  b.step = p->in.c;
+  b.rowbytes = p->out.w * p->in.c;
+  b.buf2 = l->acc;
+  b.advance = 2 * l->pitch;
+  b.odd = p->out.w & 1;
+  b.end = 0;
+  b.pad_ = 0;
+  tn_dw3_job a;
+  tn_dw3_job_init(&a, p, 1, l->pitch, l->acc);
+  tn_dw_copy_job cj;
+  tn_dw_copy_job_init(&cj, &p->in, l->interior, l->pitch);
+  for (int32_t ch = 0; ch < p->in.c; ++ch) {
+    cj.src = input + ch;
+    tn_dw_copy_asm(&cj);
+    const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
+    const int32_t sum2 = tn_dw3_pack(w, k0, &b.p0, &b.p1, &b.p2, &b.q01, &b.q2);
+    b.a = b.a2 = (int32_t)(2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2));
+    b.m = p->q.multiplier[ch];
+    b.rm = ~p->q.shift[ch];
+    b.c = tn_rqf_c(l->f.k2, b.rm);
+    b.out = output + ch;
+    b.rows = paired >> 1;
+    b.row = l->image;
+    tn_dw3s1x2_asm(&b);
+    if (paired < out_h) {
+      a.p0 = b.p0;
+      a.p1 = b.p1;
+      a.p2 = b.p2;
+      a.q01 = b.q01;
+      a.q2 = b.q2;
+      a.a = b.a;
+      a.m = b.m;
+      a.rm = b.rm;
+      a.c = b.c;
+      a.out = output + ch + paired * b.rowbytes;
+      a.rows = 1;
+      a.row = l->image + paired * l->pitch;
+      tn_dw3s1_asm(&a);
     }
   }
 }
@@ -1019,7 +1220,9 @@ __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params
   memset(scratch + (d.top + p->in.h) * pitch, zp, (size_t)(d.bottom * pitch));
 #if defined(TN_ARM_DSP_ASM)
   if (!l.general && l.f.full) {
-    if (k == 3) {
+    if (k == 3 && s == 1 && p->out.h >= 2 && p->out.h != 3) {
+      tn_dwf_asm3x2(p, &l, input, output);
+    } else if (k == 3) {
       tn_dwf_asm3(p, &l, input, output);
     } else {
       tn_dwf_asm57(p, &l, input, output);
