@@ -34,10 +34,17 @@
  *   host tests and by Arm for USAT mode. Word loads may read up to 3 bytes
  *   past the image, into the accumulator row; those bytes never reach a
  *   product.
+ * - 3x3 stride 1 with 2 or >= 4 output rows runs two output rows per pass
+ *   (tn_dw3s1x2_asm): they share two of their four input rows, so per 2x2
+ *   outputs 4 x (LDR, 2 SXTB16) and 24 MAC instructions, 43 in all against
+ *   48 for two one-row passes; the four accumulators of a column pair fill
+ *   the same scratch tail (two rows of out.w fit it exactly);
  * - small maps: kernel rows and columns that never meet a real input pixel
  *   are cropped (a 7x7 kernel on a 3x3 map runs as its central 5x5).
- * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~22 instructions per
- * output at 20x20, 7x7 s1 ~83 at 10x10 (0.59 MAC/instruction).
+ * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
+ * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
+ * (0.27: the copy is ~9.5 of it, see bench/README.md), 7x7 s1 ~82 at 10x10
+ * (0.60).
  *
  * The general path (any k, stride and parameters): the same padded copy and
  * bias folding with TFLite's requantisation; on the portable build one output
@@ -923,6 +930,170 @@ __attribute__((naked, noinline)) static void tn_dw7s1_asm(const tn_dw3_job* job)
 __attribute__((naked, noinline)) static void tn_dw7s2_asm(const tn_dw3_job* job) {
   __asm__ volatile(TN_DWK_BODY(TN_REP7(TN_DW7S2_ROW), TN_REP7(TN_DW7_SINGLE), "4"));
 }
+
+/* 5x5 stride 1, two output rows per pass: input row i feeds kernel row i of
+ * output row y and kernel row i - 1 of output row y + 1, so six input rows
+ * (2 LDR, 4 SXTB16 each, all four pairs kept) serve ten kernel rows; the
+ * weights of row i - 1 come back with LDMDB from the same walking pointer.
+ * Registers: r0 the input row, r1 pitch, r2 the packed weights (3 words per
+ * kernel row), r3-r5 one kernel row's weights, r6/r7 row y's pair, r8/r9 row
+ * y + 1's, r10-r12/lr the row's (even, odd) pairs at +0 and +2. ~123
+ * instructions per 2x2 outputs against 2 x 77 for two one-row passes. The
+ * frame's tail (44 on) is tn_dw3x2_job's, and so is phase 2. */
+typedef struct {
+  const int8_t* row;    /* 0: padded row y */
+  int32_t pitch;        /* 4 */
+  const int8_t* cur;    /* 8: the column pair's first byte in row y */
+  int32_t* buf;         /* 12 */
+  const uint32_t* packed; /* 16 */
+  int32_t a, a2;        /* 20: the doubled start value, twice */
+  int32_t* accp;        /* 28: where the next accumulators go */
+  int32_t* accend;      /* 32: buf + 4 * 2 * pairs */
+  int32_t unused_[2];   /* 36 */
+  int32_t pairs;        /* 44: out_w / 2 */
+  int32_t m, c, rm;     /* 48 */
+  int32_t step;         /* 60 */
+  int8_t* out;          /* 64 */
+  int32_t rowbytes;     /* 68 */
+  int32_t* buf2;        /* 72 */
+  int32_t rows;         /* 76: row pairs left */
+  int32_t advance;      /* 80: 2 * pitch */
+  int32_t odd;          /* 84 */
+  int32_t pad_[2];      /* 88 */
+} tn_dw5x2_job;
+
+typedef char tn_dw5x2_job_size_check[sizeof(tn_dw5x2_job) == 96 ? 1 : -1];
+
+#define TN_DW5X2_LOAD                    \
+  "ldr r10, [r0]\n\t"                    \
+  "sxtb16 r11, r10, ror #8\n\t"          \
+  "sxtb16 r10, r10\n\t"                  \
+  "ldr r12, [r0, #2]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"
+#define TN_DW5X2_MAC(A0, A1)             \
+  "smlad " A0 ", r10, r3, " A0 "\n\t"    \
+  "smlad " A0 ", r11, r4, " A0 "\n\t"    \
+  "smlad " A1 ", r11, r3, " A1 "\n\t"    \
+  "smlad " A1 ", r12, r4, " A1 "\n\t"    \
+  "smlatb " A0 ", r12, r5, " A0 "\n\t"   \
+  "smlatb " A1 ", lr, r5, " A1 "\n\t"
+#define TN_DW5X2_MID                     \
+  TN_DW5X2_LOAD                          \
+  "ldmdb r2, {r3, r4, r5}\n\t"           \
+  TN_DW5X2_MAC("r8", "r9")               \
+  "ldm r2!, {r3, r4, r5}\n\t"            \
+  TN_DW5X2_MAC("r6", "r7")               \
+  "add r0, r0, r1\n\t"
+/* The odd column: one output per row, r6 (y) and r8 (y + 1). */
+#define TN_DW5X2_SLOAD                   \
+  "ldr r10, [r0]\n\t"                    \
+  "sxtb16 r11, r10, ror #8\n\t"          \
+  "sxtb16 r10, r10\n\t"                  \
+  "ldrsb r12, [r0, #4]\n\t"
+#define TN_DW5X2_SMAC(A0)                \
+  "smlad " A0 ", r10, r3, " A0 "\n\t"    \
+  "smlad " A0 ", r11, r4, " A0 "\n\t"    \
+  "smlabb " A0 ", r12, r5, " A0 "\n\t"
+#define TN_DW5X2_SMID                    \
+  TN_DW5X2_SLOAD                         \
+  "ldmdb r2, {r3, r4, r5}\n\t"           \
+  TN_DW5X2_SMAC("r8")                    \
+  "ldm r2!, {r3, r4, r5}\n\t"            \
+  TN_DW5X2_SMAC("r6")                    \
+  "add r0, r0, r1\n\t"
+
+/* Phase 2 of the two-row kernels (frame from 44 as tn_dw3x2_job), then the
+ * next row pair. */
+#define TN_DWX2_PHASE2                                                 \
+  "add r12, sp, #44\n\t"                                               \
+  "ldm r12, {r0, r4, r5, r6, r7, r8, r9, r10}\n\t"                     \
+  "cmp r0, #0\n\t"                                                     \
+  "beq 12f\n\t"                                                        \
+  "11:\n\t"                                                            \
+  "ldm r10!, {r2, r3, r11, r12}\n\t"                                   \
+  TN_DW_RQ("r2") TN_DW_RQ("r3") TN_DW_RQ("r11") TN_DW_RQ("r12")        \
+  "strb r2, [r8]\n\t"                                                  \
+  "strb r3, [r8, r7]\n\t"                                              \
+  "add lr, r8, r9\n\t"                                                 \
+  "strb r11, [lr]\n\t"                                                 \
+  "strb r12, [lr, r7]\n\t"                                             \
+  "add r8, r8, r7, lsl #1\n\t"                                         \
+  "subs r0, r0, #1\n\t"                                                \
+  "bne 11b\n\t"                                                        \
+  "12:\n\t"                                                            \
+  "ldr r1, [sp, #84]\n\t"                                              \
+  "cmp r1, #0\n\t"                                                     \
+  "beq 14f\n\t"                                                        \
+  "ldrd r2, r3, [r10]\n\t"                                             \
+  TN_DW_RQ("r2") TN_DW_RQ("r3")                                        \
+  "strb r2, [r8]\n\t"                                                  \
+  "strb r3, [r8, r9]\n\t"                                              \
+  "add r8, r8, r7\n\t"                                                 \
+  "14:\n\t"                                                            \
+  "add r8, r8, r9\n\t"                                                 \
+  "str r8, [sp, #64]\n\t"                                              \
+  "ldr r0, [sp]\n\t"                                                   \
+  "ldrd r1, r2, [sp, #76]\n\t"                                         \
+  "add r0, r0, r2\n\t"                                                 \
+  "str r0, [sp]\n\t"                                                   \
+  "subs r1, r1, #1\n\t"                                                \
+  "str r1, [sp, #76]\n\t"
+
+__attribute__((naked, noinline)) static void tn_dw5s1x2_asm(const tn_dw5x2_job* job) {
+  __asm__ volatile(
+      TN_DW3_ENTER
+      "1:\n\t"
+      "ldrd r0, r1, [sp]\n\t"
+      "str r0, [sp, #8]\n\t"
+      "ldr r2, [sp, #12]\n\t"
+      "str r2, [sp, #28]\n\t"
+      "ldr r2, [sp, #44]\n\t"
+      "cmp r2, #0\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      "ldr r0, [sp, #8]\n\t"
+      "add r10, r0, #2\n\t"
+      "str r10, [sp, #8]\n\t"
+      "ldr r2, [sp, #16]\n\t"
+      "ldrd r6, r7, [sp, #20]\n\t"
+      "ldrd r8, r9, [sp, #20]\n\t"
+      TN_DW5X2_LOAD
+      "ldm r2!, {r3, r4, r5}\n\t"
+      TN_DW5X2_MAC("r6", "r7")
+      "add r0, r0, r1\n\t"
+      TN_DW5X2_MID TN_DW5X2_MID TN_DW5X2_MID TN_DW5X2_MID
+      TN_DW5X2_LOAD
+      "ldmdb r2, {r3, r4, r5}\n\t"
+      TN_DW5X2_MAC("r8", "r9")
+      "ldr r10, [sp, #28]\n\t"
+      "stm r10!, {r6, r7, r8, r9}\n\t"
+      "str r10, [sp, #28]\n\t"
+      "ldr r11, [sp, #32]\n\t"
+      "cmp r10, r11\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "ldr r2, [sp, #84]\n\t"
+      "cmp r2, #0\n\t"
+      "beq 4f\n\t"
+      "ldr r0, [sp, #8]\n\t"
+      "ldr r2, [sp, #16]\n\t"
+      "ldrd r6, r8, [sp, #20]\n\t"
+      TN_DW5X2_SLOAD
+      "ldm r2!, {r3, r4, r5}\n\t"
+      TN_DW5X2_SMAC("r6")
+      "add r0, r0, r1\n\t"
+      TN_DW5X2_SMID TN_DW5X2_SMID TN_DW5X2_SMID TN_DW5X2_SMID
+      TN_DW5X2_SLOAD
+      "ldmdb r2, {r3, r4, r5}\n\t"
+      TN_DW5X2_SMAC("r8")
+      "ldr r10, [sp, #28]\n\t"
+      "strd r6, r8, [r10]\n\t"
+      "4:\n\t"
+      TN_DWX2_PHASE2
+      "bne 1b\n\t"
+      TN_DW3_LEAVE);
+}
 #endif /* TN_ARM_DSP_ASM */
 
 #if defined(TN_ARM_DSP_ASM)
@@ -1075,6 +1246,24 @@ __attribute__((noinline)) static void tn_dwf_asm57(const tn_depthwise_params* p,
   uint32_t packed[7 * 4];
   tn_dw3_job_init(&a, p, s, l->pitch, l->acc);
   a.p0 = (uint32_t)(uintptr_t)packed;
+  /* 5x5 stride 1 on 2 or >= 4 output rows: two rows per pass. */
+  const int x2 = k == 5 && s == 1 && p->out.h >= 2 && p->out.h != 3;
+  const int32_t paired = p->out.h & ~1;
+  tn_dw5x2_job b;
+  b.pitch = l->pitch;
+  b.cur = l->image;
+  b.buf = l->acc;
+  b.packed = packed;
+  b.accp = l->acc;
+  b.accend = l->acc + 4 * (p->out.w >> 1);
+  b.unused_[0] = b.unused_[1] = 0;
+  b.pairs = p->out.w >> 1;
+  b.step = p->in.c;
+  b.rowbytes = p->out.w * p->in.c;
+  b.buf2 = l->acc;
+  b.advance = 2 * l->pitch;
+  b.odd = p->out.w & 1;
+  b.pad_[0] = b.pad_[1] = 0;
   tn_dw_copy_job cj;
   tn_dw_copy_job_init(&cj, &p->in, l->interior, l->pitch);
   for (int32_t ch = 0; ch < p->in.c; ++ch) {
@@ -1116,7 +1305,24 @@ __attribute__((noinline)) static void tn_dwf_asm57(const tn_depthwise_params* p,
     a.out = output + ch;
     a.rows = p->out.h;
     a.row = l->image;
-    if (k == 5) {
+    if (x2) {
+      /* Row pairs through the two-row kernel, an odd last row through the
+       * one-row kernel. */
+      b.a = b.a2 = (int32_t)a.p1;
+      b.m = a.m;
+      b.c = a.c;
+      b.rm = a.rm;
+      b.out = a.out;
+      b.rows = paired >> 1;
+      b.row = l->image;
+      tn_dw5s1x2_asm(&b);
+      if (paired < p->out.h) {
+        a.rows = p->out.h - paired;
+        a.row = l->image + paired * l->pitch;
+        a.out = output + ch + paired * b.rowbytes;
+        tn_dw5s1_asm(&a);
+      }
+    } else if (k == 5) {
       if (s == 1) tn_dw5s1_asm(&a);
       else tn_dw5s2_asm(&a);
     } else {
