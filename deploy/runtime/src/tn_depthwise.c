@@ -38,13 +38,15 @@
  *   (tn_dw3s1x2_asm): they share two of their four input rows, so per 2x2
  *   outputs 4 x (LDR, 2 SXTB16) and 24 MAC instructions, 43 in all against
  *   48 for two one-row passes; the four accumulators of a column pair fill
- *   the same scratch tail (two rows of out.w fit it exactly);
+ *   the same scratch tail (two rows of out.w fit it exactly); 5x5 stride 1
+ *   likewise (tn_dw5s1x2_asm: six input rows for ten kernel rows, the
+ *   previous kernel row's weights back through LDMDB);
  * - small maps: kernel rows and columns that never meet a real input pixel
  *   are cropped (a 7x7 kernel on a 3x3 map runs as its central 5x5).
  * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
  * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
- * (0.27: the copy is ~9.5 of it, see bench/README.md), 7x7 s1 ~82 at 10x10
- * (0.60).
+ * (0.27: the copy is ~9.5 of it, see bench/README.md), 5x5 s1 ~44 at 10x10
+ * (0.57), 7x7 s1 ~82 at 10x10 (0.60).
  *
  * The general path (any k, stride and parameters): the same padded copy and
  * bias folding with TFLite's requantisation; on the portable build one output
