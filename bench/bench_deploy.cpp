@@ -10,7 +10,7 @@
 //   - flash and SRAM of in2 and vww1 beside TinyEngine's published figures;
 //   - instructions per inference of vww1 on the emulated Cortex-M4 beside
 //     TensorFlow Lite Micro + CMSIS-NN on the same emulator (48.53M, from
-//     ../shared/DESIGN.md); target <= 0.45x;
+//     ../shared/DESIGN.md); target <= 0.30x (issue 11; 0.45x before);
 //   - patch-based inference (MCUNetV2): in2 and vww1 again with the patch
 //     setting choose_patch picks for the MCU (`--patch auto`), against
 //     themselves layer by layer: arena (planned and the ELF's), MACs,
@@ -189,7 +189,7 @@ int run(int argc, char** argv) {
   pass &= tinyengine("vww1 flash (B)", vww1_flash, 521);
   pass &= tinyengine("vww1 SRAM (B)", vww1_sram, 92);
   if (mcu.core == "cortex-m4")
-    pass &= row("vww1 instructions vs TFLM+CMSIS-NN 48.53M", vww1_instructions, 48.53e6, 0.45);
+    pass &= row("vww1 instructions vs TFLM+CMSIS-NN 48.53M", vww1_instructions, 48.53e6, 0.30);
   std::printf("\n");
   p.print();
 

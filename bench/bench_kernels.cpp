@@ -12,9 +12,13 @@
 // exercise the fallback paths on the board.
 //
 // Prints: kernel, shape, MACs, optimised instructions, MACs/instruction,
-// reference instructions, speedup, the target where one applies (pointwise
-// >= 0.6 MAC/instr, depthwise 3x3 >= 0.4 on typical cases) and whether the
-// outputs are bit-exact. Exits 0 when every case is bit-exact and every
+// reference instructions, speedup, the target where one applies and whether
+// the outputs are bit-exact. Targets (MACs per instruction, issue 11): every
+// kernel kind and stride >= 0.4 on its typical case; pointwise >= 0.8 where
+// the channels allow it -- the 2 x 2 tile costs ~15 instructions per group of
+// 4 input channels plus ~38 per tile plus the widening of each pixel pair
+// (~13 per group) shared by out.c / 2 tiles, which bounds in.c 16 at ~0.64
+// (target 0.6) and in.c 8 at ~0.46 (target 0.4). Exits 0 when every case is bit-exact and every
 // target is met, 1 otherwise, 2 on a setup error.
 #include <unistd.h>
 
@@ -347,13 +351,13 @@ int main(void) {
 std::vector<Case> default_cases() {
   std::vector<Case> c;
   // Pointwise: the expand / project convolutions of MCUNet stages.
-  c.push_back({kPointwise, 20, 20, 48, 16, 1, 1, 0, 0.6, "project"});
+  c.push_back({kPointwise, 20, 20, 48, 16, 1, 1, 0, 0.8, "project"});
   c.push_back({kPointwise, 20, 20, 16, 96, 1, 1, 0, 0.6, "expand"});
-  c.push_back({kPointwise, 10, 10, 96, 24, 1, 1, 0, 0.6, "project"});
-  c.push_back({kPointwise, 5, 5, 160, 480, 1, 1, 0, 0.6, "expand, late stage"});
-  c.push_back({kPointwise, 40, 40, 8, 48, 1, 1, 0, 0, "vww1 op 3 (in.c 8)"});
-  c.push_back({kPointwise, 10, 10, 144, 24, 1, 1, 0, 0.6, "project"});
-  c.push_back({kPointwise, 3, 3, 96, 480, 1, 1, 0, 0.6, "expand, 3x3 map"});
+  c.push_back({kPointwise, 10, 10, 96, 24, 1, 1, 0, 0.8, "project"});
+  c.push_back({kPointwise, 5, 5, 160, 480, 1, 1, 0, 0.8, "expand, late stage"});
+  c.push_back({kPointwise, 40, 40, 8, 48, 1, 1, 0, 0.4, "vww1 op 3 (in.c 8)"});
+  c.push_back({kPointwise, 10, 10, 144, 24, 1, 1, 0, 0.8, "project"});
+  c.push_back({kPointwise, 3, 3, 96, 480, 1, 1, 0, 0.8, "expand, 3x3 map"});
   c.push_back({kPointwise, 7, 5, 13, 7, 1, 1, 1, 0, "odd sizes, edge params"});
   // The asm tile's other shapes: odd group counts, the 3-tail (depth 4g + 3,
   // odd and even g), odd channel and pixel counts, clamp mode.
@@ -372,10 +376,10 @@ std::vector<Case> default_cases() {
   c.push_back({kDepthwise, 40, 40, 16, 0, 3, 1, 0, 0.4, "vww1 op 1"});
   c.push_back({kDepthwise, 5, 5, 240, 0, 3, 1, 0, 0, "small map"});
   c.push_back({kDepthwise, 3, 3, 480, 0, 3, 1, 0, 0, "3x3 map"});
-  c.push_back({kDepthwise, 10, 10, 144, 0, 5, 1, 0, 0, ""});
-  c.push_back({kDepthwise, 10, 10, 144, 0, 5, 2, 0, 0, ""});
-  c.push_back({kDepthwise, 10, 10, 144, 0, 7, 1, 0, 0, ""});
-  c.push_back({kDepthwise, 10, 10, 144, 0, 7, 2, 0, 0, ""});
+  c.push_back({kDepthwise, 10, 10, 144, 0, 5, 1, 0, 0.4, ""});
+  c.push_back({kDepthwise, 10, 10, 144, 0, 5, 2, 0, 0.4, ""});
+  c.push_back({kDepthwise, 10, 10, 144, 0, 7, 1, 0, 0.4, ""});
+  c.push_back({kDepthwise, 10, 10, 144, 0, 7, 2, 0, 0.4, ""});
   c.push_back({kDepthwise, 9, 7, 13, 0, 3, 1, 1, 0, "odd sizes, edge params"});
   c.push_back({kDepthwise, 9, 7, 13, 0, 5, 2, 1, 0, "odd sizes, edge params"});
   for (int k : {3, 5, 7})
@@ -384,7 +388,7 @@ std::vector<Case> default_cases() {
   c.push_back({kDepthwise, 6, 5, 6, 0, 3, 1, 2, 0, "narrow act range"});
   c.push_back({kDepthwise, 6, 5, 6, 0, 7, 2, 2, 0, "narrow act range"});
   // The stem, the residual add and the head.
-  c.push_back({kConv2d, 80, 80, 3, 16, 3, 2, 0, 0, "first layer"});
+  c.push_back({kConv2d, 80, 80, 3, 16, 3, 2, 0, 0.4, "first layer"});
   c.push_back({kConv2d, 9, 7, 3, 5, 3, 1, 1, 0, "odd sizes, edge params"});
   c.push_back({kConv2d, 9, 7, 3, 5, 3, 1, 0, 0, "odd sizes"});
   c.push_back({kConv2d, 8, 6, 3, 8, 3, 2, 2, 0, "narrow act range"});
@@ -392,7 +396,7 @@ std::vector<Case> default_cases() {
   c.push_back({kAdd, 3, 3, 13, 0, 1, 1, 1, 0, "odd size, edge params"});
   c.push_back({kAdd, 3, 3, 13, 0, 1, 1, 2, 0, "odd size, narrow act range"});
   c.push_back({kAdd, 5, 5, 10, 0, 1, 1, 3, 0, "input 2 at the larger scale"});
-  c.push_back({kFc, 1, 1, 160, 2, 1, 1, 0, 0, "classifier"});
+  c.push_back({kFc, 1, 1, 160, 2, 1, 1, 0, 0.4, "classifier"});
   c.push_back({kAvgPool, 3, 3, 160, 0, 1, 1, 0, 0, ""});
   return c;
 }

@@ -34,10 +34,19 @@
  *   host tests and by Arm for USAT mode. Word loads may read up to 3 bytes
  *   past the image, into the accumulator row; those bytes never reach a
  *   product.
+ * - 3x3 stride 1 with 2 or >= 4 output rows runs two output rows per pass
+ *   (tn_dw3s1x2_asm): they share two of their four input rows, so per 2x2
+ *   outputs 4 x (LDR, 2 SXTB16) and 24 MAC instructions, 43 in all against
+ *   48 for two one-row passes; the four accumulators of a column pair fill
+ *   the same scratch tail (two rows of out.w fit it exactly); 5x5 stride 1
+ *   likewise (tn_dw5s1x2_asm: six input rows for ten kernel rows, the
+ *   previous kernel row's weights back through LDMDB);
  * - small maps: kernel rows and columns that never meet a real input pixel
  *   are cropped (a 7x7 kernel on a 3x3 map runs as its central 5x5).
- * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~22 instructions per
- * output at 20x20, 7x7 s1 ~83 at 10x10 (0.59 MAC/instruction).
+ * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
+ * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
+ * (0.27: the copy is ~9.5 of it, see bench/README.md), 5x5 s1 ~44 at 10x10
+ * (0.57), 7x7 s1 ~82 at 10x10 (0.60).
  *
  * The general path (any k, stride and parameters): the same padded copy and
  * bias folding with TFLite's requantisation; on the portable build one output
@@ -578,6 +587,149 @@ __attribute__((naked, noinline)) static void tn_dw3s1_asm(const tn_dw3_job* job)
       TN_DW3_LEAVE);
 }
 
+/* Stride 1, two output rows per pass (rows y and y + 1 share padded input
+ * rows y + 1 and y + 2, so four input rows feed six kernel rows). Phase 1
+ * registers: r0 row y (walks 2 per pair), r1 pitch, r3 the accumulators
+ * (four per column pair: y x, y x+1, y+1 x, y+1 x+1; then the odd column's
+ * y, y+1), r4-r8 the packed weights as in tn_dw3s1_asm, r9-r12 the four
+ * accumulators, r2/lr a word and its odd half. Per column pair: 2 LDRD (start
+ * values), 4 x (LDR, 2 SXTB16) + 1 ADD (row y + 3), 24 MACs instructions, STM
+ * and the loop's LDR/CMP/BNE: 43 instructions for 4 outputs (36 MACs), against
+ * 48 for two passes of tn_dw3s1_asm. Phase 2 requantises the four of a
+ * column pair with one LDM and stores them into both output rows. */
+typedef struct {
+  const int8_t* row;    /* 0: padded row y */
+  int32_t pitch;        /* 4 */
+  int32_t span;         /* 8: 2 * pairs */
+  int32_t* buf;         /* 12 */
+  uint32_t p0, p1, p2;  /* 16 */
+  uint32_t q01, q2;     /* 28 */
+  int32_t a, a2;        /* 36: the doubled start value, twice */
+  int32_t pairs;        /* 44: out_w / 2 */
+  int32_t m, c, rm;     /* 48 */
+  int32_t step;         /* 60 */
+  int8_t* out;          /* 64: output row y's first output */
+  int32_t rowbytes;     /* 68: out_w * step */
+  int32_t* buf2;        /* 72 */
+  int32_t rows;         /* 76: row pairs left */
+  int32_t advance;      /* 80: 2 * pitch */
+  int32_t odd;          /* 84: out_w % 2 */
+  int32_t end;          /* 88 */
+  int32_t pad_;         /* 92 */
+} tn_dw3x2_job;
+
+typedef char tn_dw3x2_job_size_check[sizeof(tn_dw3x2_job) == 96 ? 1 : -1];
+
+/* One requantisation of phase 2 (r4 m, r5 c, r6 rm; lr scratch). */
+#define TN_DW_RQ(R)                                                    \
+  "add lr, r5, " R ", asr #31\n\t"                                     \
+  "smmlar " R ", " R ", r4, lr\n\t"                                    \
+  "asr " R ", " R ", r6\n\t"                                           \
+  "ssat " R ", #8, " R ", asr #1\n\t"
+
+/* Input row word at ADDR: r2 its even pair, lr its odd pair. */
+#define TN_DW3X2_LOAD(ADDR)                                            \
+  "ldr r2, " ADDR "\n\t"                                               \
+  "sxtb16 lr, r2, ror #8\n\t"                                          \
+  "sxtb16 r2, r2\n\t"
+
+/* The pair (A0 output x, A1 output x + 1) of one kernel row: P its (w0, w2),
+ * Q/QB/QT its middle tap's register and half. */
+#define TN_DW3X2_PAIR(A0, A1, P, Q, QH)                                \
+  "smlad " A0 ", r2, " P ", " A0 "\n\t"                                \
+  "smlab" QH " " A0 ", lr, " Q ", " A0 "\n\t"                          \
+  "smlad " A1 ", lr, " P ", " A1 "\n\t"                                \
+  "smlat" QH " " A1 ", r2, " Q ", " A1 "\n\t"
+
+#define TN_DW3X2_ONE(A0, P, Q, QH)                                     \
+  "smlad " A0 ", r2, " P ", " A0 "\n\t"                                \
+  "smlab" QH " " A0 ", lr, " Q ", " A0 "\n\t"
+
+__attribute__((naked, noinline)) static void tn_dw3s1x2_asm(const tn_dw3x2_job* job) {
+  __asm__ volatile(
+      TN_DW3_ENTER
+      "1:\n\t"
+      "ldm sp, {r0, r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
+      "add r2, r0, r2\n\t"
+      "str r2, [sp, #88]\n\t"
+      "cmp r0, r2\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      "ldrd r9, r10, [sp, #36]\n\t"
+      "ldrd r11, r12, [sp, #36]\n\t"
+      TN_DW3X2_LOAD("[r0, r1]")
+      TN_DW3X2_PAIR("r9", "r10", "r5", "r7", "t")
+      TN_DW3X2_PAIR("r11", "r12", "r4", "r7", "b")
+      TN_DW3X2_LOAD("[r0, r1, lsl #1]")
+      TN_DW3X2_PAIR("r9", "r10", "r6", "r8", "b")
+      TN_DW3X2_PAIR("r11", "r12", "r5", "r7", "t")
+      "add r2, r0, r1, lsl #1\n\t"
+      TN_DW3X2_LOAD("[r2, r1]")
+      TN_DW3X2_PAIR("r11", "r12", "r6", "r8", "b")
+      TN_DW3X2_LOAD("[r0], #2")
+      TN_DW3X2_PAIR("r9", "r10", "r4", "r7", "b")
+      "stm r3!, {r9, r10, r11, r12}\n\t"
+      "ldr r2, [sp, #88]\n\t"
+      "cmp r0, r2\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "ldr r2, [sp, #84]\n\t"
+      "cmp r2, #0\n\t"
+      "beq 4f\n\t"
+      /* The odd last column: y into r9, y + 1 into r11. */
+      "ldrd r9, r11, [sp, #36]\n\t"
+      TN_DW3X2_LOAD("[r0, r1]")
+      TN_DW3X2_ONE("r9", "r5", "r7", "t")
+      TN_DW3X2_ONE("r11", "r4", "r7", "b")
+      TN_DW3X2_LOAD("[r0, r1, lsl #1]")
+      TN_DW3X2_ONE("r9", "r6", "r8", "b")
+      TN_DW3X2_ONE("r11", "r5", "r7", "t")
+      "add r2, r0, r1, lsl #1\n\t"
+      TN_DW3X2_LOAD("[r2, r1]")
+      TN_DW3X2_ONE("r11", "r6", "r8", "b")
+      TN_DW3X2_LOAD("[r0]")
+      TN_DW3X2_ONE("r9", "r4", "r7", "b")
+      "strd r9, r11, [r3]\n\t"
+      "4:\n\t"
+      /* Phase 2: r0 pairs, r4 m, r5 c, r6 rm, r7 step, r8 out (row y), r9
+       * rowbytes (row y + 1 = r8 + r9), r10 the accumulators. */
+      "add r12, sp, #44\n\t"
+      "ldm r12, {r0, r4, r5, r6, r7, r8, r9, r10}\n\t"
+      "cmp r0, #0\n\t"
+      "beq 12f\n\t"
+      "11:\n\t"
+      "ldm r10!, {r2, r3, r11, r12}\n\t"
+      TN_DW_RQ("r2") TN_DW_RQ("r3") TN_DW_RQ("r11") TN_DW_RQ("r12")
+      "strb r2, [r8]\n\t"
+      "strb r3, [r8, r7]\n\t"
+      "add lr, r8, r9\n\t"
+      "strb r11, [lr]\n\t"
+      "strb r12, [lr, r7]\n\t"
+      "add r8, r8, r7, lsl #1\n\t"
+      "subs r0, r0, #1\n\t"
+      "bne 11b\n\t"
+      "12:\n\t"
+      "ldr r1, [sp, #84]\n\t"
+      "cmp r1, #0\n\t"
+      "beq 14f\n\t"
+      "ldrd r2, r3, [r10]\n\t"
+      TN_DW_RQ("r2") TN_DW_RQ("r3")
+      "strb r2, [r8]\n\t"
+      "strb r3, [r8, r9]\n\t"
+      "add r8, r8, r7\n\t"
+      "14:\n\t"
+      "add r8, r8, r9\n\t"
+      "str r8, [sp, #64]\n\t"
+      "ldr r0, [sp]\n\t"
+      "ldrd r1, r2, [sp, #76]\n\t"
+      "add r0, r0, r2\n\t"
+      "str r0, [sp]\n\t"
+      "subs r1, r1, #1\n\t"
+      "str r1, [sp, #76]\n\t"
+      "bne 1b\n\t"
+      TN_DW3_LEAVE);
+}
+
 /* Stride 2: the three kernel rows walk their own pointers (r0-r2, 4 per
  * pair) and the loop's end is in the frame. Per kernel row of a pair:
  * LDR [r+2], SXTB16, SMLAD (out 1's outer taps r2, r4), LDR [r], 2 SXTB16,
@@ -780,6 +932,170 @@ __attribute__((naked, noinline)) static void tn_dw7s1_asm(const tn_dw3_job* job)
 __attribute__((naked, noinline)) static void tn_dw7s2_asm(const tn_dw3_job* job) {
   __asm__ volatile(TN_DWK_BODY(TN_REP7(TN_DW7S2_ROW), TN_REP7(TN_DW7_SINGLE), "4"));
 }
+
+/* 5x5 stride 1, two output rows per pass: input row i feeds kernel row i of
+ * output row y and kernel row i - 1 of output row y + 1, so six input rows
+ * (2 LDR, 4 SXTB16 each, all four pairs kept) serve ten kernel rows; the
+ * weights of row i - 1 come back with LDMDB from the same walking pointer.
+ * Registers: r0 the input row, r1 pitch, r2 the packed weights (3 words per
+ * kernel row), r3-r5 one kernel row's weights, r6/r7 row y's pair, r8/r9 row
+ * y + 1's, r10-r12/lr the row's (even, odd) pairs at +0 and +2. ~123
+ * instructions per 2x2 outputs against 2 x 77 for two one-row passes. The
+ * frame's tail (44 on) is tn_dw3x2_job's, and so is phase 2. */
+typedef struct {
+  const int8_t* row;    /* 0: padded row y */
+  int32_t pitch;        /* 4 */
+  const int8_t* cur;    /* 8: the column pair's first byte in row y */
+  int32_t* buf;         /* 12 */
+  const uint32_t* packed; /* 16 */
+  int32_t a, a2;        /* 20: the doubled start value, twice */
+  int32_t* accp;        /* 28: where the next accumulators go */
+  int32_t* accend;      /* 32: buf + 4 * 2 * pairs */
+  int32_t unused_[2];   /* 36 */
+  int32_t pairs;        /* 44: out_w / 2 */
+  int32_t m, c, rm;     /* 48 */
+  int32_t step;         /* 60 */
+  int8_t* out;          /* 64 */
+  int32_t rowbytes;     /* 68 */
+  int32_t* buf2;        /* 72 */
+  int32_t rows;         /* 76: row pairs left */
+  int32_t advance;      /* 80: 2 * pitch */
+  int32_t odd;          /* 84 */
+  int32_t pad_[2];      /* 88 */
+} tn_dw5x2_job;
+
+typedef char tn_dw5x2_job_size_check[sizeof(tn_dw5x2_job) == 96 ? 1 : -1];
+
+#define TN_DW5X2_LOAD                    \
+  "ldr r10, [r0]\n\t"                    \
+  "sxtb16 r11, r10, ror #8\n\t"          \
+  "sxtb16 r10, r10\n\t"                  \
+  "ldr r12, [r0, #2]\n\t"                \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"
+#define TN_DW5X2_MAC(A0, A1)             \
+  "smlad " A0 ", r10, r3, " A0 "\n\t"    \
+  "smlad " A0 ", r11, r4, " A0 "\n\t"    \
+  "smlad " A1 ", r11, r3, " A1 "\n\t"    \
+  "smlad " A1 ", r12, r4, " A1 "\n\t"    \
+  "smlatb " A0 ", r12, r5, " A0 "\n\t"   \
+  "smlatb " A1 ", lr, r5, " A1 "\n\t"
+#define TN_DW5X2_MID                     \
+  TN_DW5X2_LOAD                          \
+  "ldmdb r2, {r3, r4, r5}\n\t"           \
+  TN_DW5X2_MAC("r8", "r9")               \
+  "ldm r2!, {r3, r4, r5}\n\t"            \
+  TN_DW5X2_MAC("r6", "r7")               \
+  "add r0, r0, r1\n\t"
+/* The odd column: one output per row, r6 (y) and r8 (y + 1). */
+#define TN_DW5X2_SLOAD                   \
+  "ldr r10, [r0]\n\t"                    \
+  "sxtb16 r11, r10, ror #8\n\t"          \
+  "sxtb16 r10, r10\n\t"                  \
+  "ldrsb r12, [r0, #4]\n\t"
+#define TN_DW5X2_SMAC(A0)                \
+  "smlad " A0 ", r10, r3, " A0 "\n\t"    \
+  "smlad " A0 ", r11, r4, " A0 "\n\t"    \
+  "smlabb " A0 ", r12, r5, " A0 "\n\t"
+#define TN_DW5X2_SMID                    \
+  TN_DW5X2_SLOAD                         \
+  "ldmdb r2, {r3, r4, r5}\n\t"           \
+  TN_DW5X2_SMAC("r8")                    \
+  "ldm r2!, {r3, r4, r5}\n\t"            \
+  TN_DW5X2_SMAC("r6")                    \
+  "add r0, r0, r1\n\t"
+
+/* Phase 2 of the two-row kernels (frame from 44 as tn_dw3x2_job), then the
+ * next row pair. */
+#define TN_DWX2_PHASE2                                                 \
+  "add r12, sp, #44\n\t"                                               \
+  "ldm r12, {r0, r4, r5, r6, r7, r8, r9, r10}\n\t"                     \
+  "cmp r0, #0\n\t"                                                     \
+  "beq 12f\n\t"                                                        \
+  "11:\n\t"                                                            \
+  "ldm r10!, {r2, r3, r11, r12}\n\t"                                   \
+  TN_DW_RQ("r2") TN_DW_RQ("r3") TN_DW_RQ("r11") TN_DW_RQ("r12")        \
+  "strb r2, [r8]\n\t"                                                  \
+  "strb r3, [r8, r7]\n\t"                                              \
+  "add lr, r8, r9\n\t"                                                 \
+  "strb r11, [lr]\n\t"                                                 \
+  "strb r12, [lr, r7]\n\t"                                             \
+  "add r8, r8, r7, lsl #1\n\t"                                         \
+  "subs r0, r0, #1\n\t"                                                \
+  "bne 11b\n\t"                                                        \
+  "12:\n\t"                                                            \
+  "ldr r1, [sp, #84]\n\t"                                              \
+  "cmp r1, #0\n\t"                                                     \
+  "beq 14f\n\t"                                                        \
+  "ldrd r2, r3, [r10]\n\t"                                             \
+  TN_DW_RQ("r2") TN_DW_RQ("r3")                                        \
+  "strb r2, [r8]\n\t"                                                  \
+  "strb r3, [r8, r9]\n\t"                                              \
+  "add r8, r8, r7\n\t"                                                 \
+  "14:\n\t"                                                            \
+  "add r8, r8, r9\n\t"                                                 \
+  "str r8, [sp, #64]\n\t"                                              \
+  "ldr r0, [sp]\n\t"                                                   \
+  "ldrd r1, r2, [sp, #76]\n\t"                                         \
+  "add r0, r0, r2\n\t"                                                 \
+  "str r0, [sp]\n\t"                                                   \
+  "subs r1, r1, #1\n\t"                                                \
+  "str r1, [sp, #76]\n\t"
+
+__attribute__((naked, noinline)) static void tn_dw5s1x2_asm(const tn_dw5x2_job* job) {
+  __asm__ volatile(
+      TN_DW3_ENTER
+      "1:\n\t"
+      "ldrd r0, r1, [sp]\n\t"
+      "str r0, [sp, #8]\n\t"
+      "ldr r2, [sp, #12]\n\t"
+      "str r2, [sp, #28]\n\t"
+      "ldr r2, [sp, #44]\n\t"
+      "cmp r2, #0\n\t"
+      "beq 3f\n\t"
+      "2:\n\t"
+      "ldr r0, [sp, #8]\n\t"
+      "add r10, r0, #2\n\t"
+      "str r10, [sp, #8]\n\t"
+      "ldr r2, [sp, #16]\n\t"
+      "ldrd r6, r7, [sp, #20]\n\t"
+      "ldrd r8, r9, [sp, #20]\n\t"
+      TN_DW5X2_LOAD
+      "ldm r2!, {r3, r4, r5}\n\t"
+      TN_DW5X2_MAC("r6", "r7")
+      "add r0, r0, r1\n\t"
+      TN_DW5X2_MID TN_DW5X2_MID TN_DW5X2_MID TN_DW5X2_MID
+      TN_DW5X2_LOAD
+      "ldmdb r2, {r3, r4, r5}\n\t"
+      TN_DW5X2_MAC("r8", "r9")
+      "ldr r10, [sp, #28]\n\t"
+      "stm r10!, {r6, r7, r8, r9}\n\t"
+      "str r10, [sp, #28]\n\t"
+      "ldr r11, [sp, #32]\n\t"
+      "cmp r10, r11\n\t"
+      "bne 2b\n\t"
+      "3:\n\t"
+      "ldr r2, [sp, #84]\n\t"
+      "cmp r2, #0\n\t"
+      "beq 4f\n\t"
+      "ldr r0, [sp, #8]\n\t"
+      "ldr r2, [sp, #16]\n\t"
+      "ldrd r6, r8, [sp, #20]\n\t"
+      TN_DW5X2_SLOAD
+      "ldm r2!, {r3, r4, r5}\n\t"
+      TN_DW5X2_SMAC("r6")
+      "add r0, r0, r1\n\t"
+      TN_DW5X2_SMID TN_DW5X2_SMID TN_DW5X2_SMID TN_DW5X2_SMID
+      TN_DW5X2_SLOAD
+      "ldmdb r2, {r3, r4, r5}\n\t"
+      TN_DW5X2_SMAC("r8")
+      "ldr r10, [sp, #28]\n\t"
+      "strd r6, r8, [r10]\n\t"
+      "4:\n\t"
+      TN_DWX2_PHASE2
+      "bne 1b\n\t"
+      TN_DW3_LEAVE);
+}
 #endif /* TN_ARM_DSP_ASM */
 
 #if defined(TN_ARM_DSP_ASM)
@@ -820,6 +1136,24 @@ typedef struct {
 } tn_dwf_layout;
 
 #if defined(TN_ARM_DSP_ASM)
+/* A 3x3 channel's doubled weights in the asm's layout, from three word loads
+ * (u's from one byte earlier, so nothing past the channel's weights is read),
+ * SXTB16 into pairs and SADD16 to double; returns their sum. */
+TN_ALWAYS_INLINE int32_t tn_dw3_pack(const int8_t* w, int32_t k0, uint32_t* p0, uint32_t* p1,
+                                     uint32_t* p2, uint32_t* q01, uint32_t* q2) {
+  const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(w + k0), x2 = tn_read_u32(w + 2 * k0 - 1);
+  const uint32_t e0 = tn_sxtb16(x0), e1 = tn_sxtb16(x1), o2 = tn_sxtb16_ror8(x2);
+  const uint32_t o0 = tn_sxtb16_ror8(x0), o1 = tn_sxtb16_ror8(x1), e2 = tn_sxtb16(x2);
+  const uint32_t q = (o0 & 0xFFFFu) | (o1 << 16); /* (w1, w4) */
+  *p0 = tn_sadd16(e0, e0);                         /* (w0, w2) */
+  *p1 = tn_sadd16(e1, e1);                         /* (w3, w5) */
+  *p2 = tn_sadd16(o2, o2);                         /* (w6, w8) */
+  *q01 = tn_sadd16(q, q);
+  *q2 = (uint32_t)(2 * tn_lane_hi(e2)) & 0xFFFFu;  /* (w7, 0) */
+  const uint32_t ones = 0x00010001u;
+  return 2 * tn_smlad(e0, ones, tn_smlad(e1, ones, tn_smlad(o2, ones, tn_smlad(q, ones, tn_lane_hi(e2)))));
+}
+
 /* The channel loops, each its own function so that only one's locals are on
  * the stack. 3x3: the packed weights travel in the job. */
 __attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
@@ -834,16 +1168,7 @@ __attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
     cj.src = input + ch;
     tn_dw_copy_asm(&cj);
     const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
-    const int8_t* v = w + k0;
-    const int8_t* u = v + k0;
-    const int32_t w0 = 2 * w[0], w1 = 2 * w[1], w2 = 2 * w[2], w3 = 2 * v[0], w4 = 2 * v[1];
-    const int32_t w5 = 2 * v[2], w6 = 2 * u[0], w7 = 2 * u[1], w8 = 2 * u[2];
-    a.p0 = tn_pack16(w0, w2);
-    a.p1 = tn_pack16(w3, w5);
-    a.p2 = tn_pack16(w6, w8);
-    a.q01 = tn_pack16(w1, w4);
-    a.q2 = tn_pack16(w7, 0);
-    const int32_t sum2 = w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 + w8;
+    const int32_t sum2 = tn_dw3_pack(w, k0, &a.p0, &a.p1, &a.p2, &a.q01, &a.q2);
     a.a = (int32_t)(2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2));
     a.m = p->q.multiplier[ch];
     a.rm = ~p->q.shift[ch];
@@ -859,6 +1184,61 @@ __attribute__((noinline)) static void tn_dwf_asm3(const tn_depthwise_params* p,
   }
 }
 
+/* 3x3 stride 1 with at least two output rows (not three: there a second call
+ * for the odd row costs more than the pair saves): row pairs through
+ * tn_dw3s1x2_asm, an odd last row through tn_dw3s1_asm. */
+__attribute__((noinline)) static void tn_dwf_asm3x2(const tn_depthwise_params* p,
+                                                   const tn_dwf_layout* l, const int8_t* input,
+                                                   int8_t* output) {
+  const int32_t k0 = l->k0, offset = l->offset, out_h = p->out.h;
+  const int32_t paired = out_h & ~1;
+  tn_dw3x2_job b;
+  b.pitch = l->pitch;
+  b.span = 2 * (p->out.w >> 1);
+  b.buf = l->acc;
+  b.pairs = p->out.w >> 1;
+  b.step = p->in.c;
+  b.rowbytes = p->out.w * p->in.c;
+  b.buf2 = l->acc;
+  b.advance = 2 * l->pitch;
+  b.odd = p->out.w & 1;
+  b.end = 0;
+  b.pad_ = 0;
+  tn_dw3_job a;
+  tn_dw3_job_init(&a, p, 1, l->pitch, l->acc);
+  tn_dw_copy_job cj;
+  tn_dw_copy_job_init(&cj, &p->in, l->interior, l->pitch);
+  for (int32_t ch = 0; ch < p->in.c; ++ch) {
+    cj.src = input + ch;
+    tn_dw_copy_asm(&cj);
+    const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
+    const int32_t sum2 = tn_dw3_pack(w, k0, &b.p0, &b.p1, &b.p2, &b.q01, &b.q2);
+    b.a = b.a2 = (int32_t)(2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2));
+    b.m = p->q.multiplier[ch];
+    b.rm = ~p->q.shift[ch];
+    b.c = tn_rqf_c(l->f.k2, b.rm);
+    b.out = output + ch;
+    b.rows = paired >> 1;
+    b.row = l->image;
+    tn_dw3s1x2_asm(&b);
+    if (paired < out_h) {
+      a.p0 = b.p0;
+      a.p1 = b.p1;
+      a.p2 = b.p2;
+      a.q01 = b.q01;
+      a.q2 = b.q2;
+      a.a = b.a;
+      a.m = b.m;
+      a.rm = b.rm;
+      a.c = b.c;
+      a.out = output + ch + paired * b.rowbytes;
+      a.rows = 1;
+      a.row = l->image + paired * l->pitch;
+      tn_dw3s1_asm(&a);
+    }
+  }
+}
+
 /* 5x5, 7x7: the packed weights in a table the job points to. */
 __attribute__((noinline)) static void tn_dwf_asm57(const tn_depthwise_params* p,
                                                   const tn_dwf_layout* l, const int8_t* input,
@@ -868,30 +1248,58 @@ __attribute__((noinline)) static void tn_dwf_asm57(const tn_depthwise_params* p,
   uint32_t packed[7 * 4];
   tn_dw3_job_init(&a, p, s, l->pitch, l->acc);
   a.p0 = (uint32_t)(uintptr_t)packed;
+  /* 5x5 stride 1 on 2 or >= 4 output rows: two rows per pass. */
+  const int x2 = k == 5 && s == 1 && p->out.h >= 2 && p->out.h != 3;
+  const int32_t paired = p->out.h & ~1;
+  tn_dw5x2_job b;
+  b.pitch = l->pitch;
+  b.cur = l->image;
+  b.buf = l->acc;
+  b.packed = packed;
+  b.accp = l->acc;
+  b.accend = l->acc + 4 * (p->out.w >> 1);
+  b.unused_[0] = b.unused_[1] = 0;
+  b.pairs = p->out.w >> 1;
+  b.step = p->in.c;
+  b.rowbytes = p->out.w * p->in.c;
+  b.buf2 = l->acc;
+  b.advance = 2 * l->pitch;
+  b.odd = p->out.w & 1;
+  b.pad_[0] = b.pad_[1] = 0;
   tn_dw_copy_job cj;
   tn_dw_copy_job_init(&cj, &p->in, l->interior, l->pitch);
   for (int32_t ch = 0; ch < p->in.c; ++ch) {
     cj.src = input + ch;
     tn_dw_copy_asm(&cj);
     const int8_t* w = p->weights + ch * k0 * k0 + l->crop * (k0 + 1);
-    int32_t sum2 = 0;
+    /* Per kernel row two word loads inside the row, SXTB16 into pairs,
+     * SADD16 to double; the sum through SMLAD with (1, 1). */
+    const uint32_t ones = 0x00010001u;
+    int32_t sum = 0;
     uint32_t* d = packed;
-    for (int32_t ky = 0; ky < k; ++ky, w += k0) {
-      const int32_t t0 = 2 * w[0], t1 = 2 * w[1], t2 = 2 * w[2], t3 = 2 * w[3], t4 = 2 * w[4];
-      d[0] = tn_pack16(t0, t2);
-      d[1] = tn_pack16(t1, t3);
-      if (k == 5) {
-        d[2] = tn_pack16(t4, 0);
-        d += 3;
-        sum2 += t0 + t1 + t2 + t3 + t4;
-      } else {
-        const int32_t t5 = 2 * w[5], t6 = 2 * w[6];
-        d[2] = tn_pack16(t4, t6);
-        d[3] = tn_pack16(t5, 0);
-        d += 4;
-        sum2 += t0 + t1 + t2 + t3 + t4 + t5 + t6;
+    if (k == 5) {
+      for (int32_t ky = 0; ky < 5; ++ky, w += k0, d += 3) {
+        const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(w + 1);
+        const uint32_t e = tn_sxtb16(x0), o = tn_sxtb16_ror8(x0);
+        const int32_t t4 = tn_lane_hi(tn_sxtb16_ror8(x1)); /* (w2, w4) */
+        d[0] = tn_sadd16(e, e);
+        d[1] = tn_sadd16(o, o);
+        d[2] = (uint32_t)(2 * t4) & 0xFFFFu;
+        sum = tn_smlad(e, ones, tn_smlad(o, ones, sum + t4));
+      }
+    } else {
+      for (int32_t ky = 0; ky < 7; ++ky, w += k0, d += 4) {
+        const uint32_t x0 = tn_read_u32(w), x1 = tn_read_u32(w + 3);
+        const uint32_t e = tn_sxtb16(x0), o = tn_sxtb16_ror8(x0), f = tn_sxtb16_ror8(x1);
+        const int32_t t5 = tn_lane_hi(tn_sxtb16(x1)); /* (w3, w5) */
+        d[0] = tn_sadd16(e, e);
+        d[1] = tn_sadd16(o, o);
+        d[2] = tn_sadd16(f, f); /* (w4, w6) */
+        d[3] = (uint32_t)(2 * t5) & 0xFFFFu;
+        sum = tn_smlad(e, ones, tn_smlad(o, ones, tn_smlad(f, ones, sum + t5)));
       }
     }
+    const int32_t sum2 = 2 * sum;
     a.p1 = 2u * (uint32_t)p->q.bias[ch] + (uint32_t)(offset * sum2);
     a.m = p->q.multiplier[ch];
     a.rm = ~p->q.shift[ch];
@@ -899,7 +1307,24 @@ __attribute__((noinline)) static void tn_dwf_asm57(const tn_depthwise_params* p,
     a.out = output + ch;
     a.rows = p->out.h;
     a.row = l->image;
-    if (k == 5) {
+    if (x2) {
+      /* Row pairs through the two-row kernel, an odd last row through the
+       * one-row kernel. */
+      b.a = b.a2 = (int32_t)a.p1;
+      b.m = a.m;
+      b.c = a.c;
+      b.rm = a.rm;
+      b.out = a.out;
+      b.rows = paired >> 1;
+      b.row = l->image;
+      tn_dw5s1x2_asm(&b);
+      if (paired < p->out.h) {
+        a.rows = p->out.h - paired;
+        a.row = l->image + paired * l->pitch;
+        a.out = output + ch + paired * b.rowbytes;
+        tn_dw5s1_asm(&a);
+      }
+    } else if (k == 5) {
       if (s == 1) tn_dw5s1_asm(&a);
       else tn_dw5s2_asm(&a);
     } else {
@@ -1003,7 +1428,9 @@ __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params
   memset(scratch + (d.top + p->in.h) * pitch, zp, (size_t)(d.bottom * pitch));
 #if defined(TN_ARM_DSP_ASM)
   if (!l.general && l.f.full) {
-    if (k == 3) {
+    if (k == 3 && s == 1 && p->out.h >= 2 && p->out.h != 3) {
+      tn_dwf_asm3x2(p, &l, input, output);
+    } else if (k == 3) {
       tn_dwf_asm3(p, &l, input, output);
     } else {
       tn_dwf_asm57(p, &l, input, output);
