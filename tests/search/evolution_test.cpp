@@ -44,17 +44,7 @@ class SearchTest : public ::testing::Test {
     delete mcu_;
   }
 
-  // A shorter search than MCUNet's (the defaults are tested separately).
-  static SearchOptions small(uint64_t seed = 1) {
-    SearchOptions o;
-    o.population = 40;
-    o.parents = 10;
-    o.mutation_count = 20;
-    o.crossover_count = 20;
-    o.generations = 8;
-    o.seed = seed;
-    return o;
-  }
+  static SearchOptions small(uint64_t seed = 1) { return test::small_search(seed); }
 
   static Budget budget(int64_t flash = kFlash, int64_t sram = kSram, double latency = 0) {
     return budget_for(*mcu_, flash, sram, latency);

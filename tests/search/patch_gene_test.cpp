@@ -59,16 +59,7 @@ class PatchGeneTest : public ::testing::Test {
     delete patched_;
     delete mcu_;
   }
-  static SearchOptions small(uint64_t seed = 1) {
-    SearchOptions o;
-    o.population = 40;
-    o.parents = 10;
-    o.mutation_count = 20;
-    o.crossover_count = 20;
-    o.generations = 8;
-    o.seed = seed;
-    return o;
-  }
+  static SearchOptions small(uint64_t seed = 1) { return test::small_search(seed); }
   static bool is_patched(const SearchSpace& s, const Genome& g) { return decode(s, g).patch.enabled(); }
 
   static SearchSpace* plain_;

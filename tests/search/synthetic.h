@@ -31,6 +31,18 @@ inline double synthetic_accuracy(const ArchSpec& a) {
   return acc;
 }
 
+// A shorter search than MCUNet's (its defaults are tested separately).
+inline SearchOptions small_search(uint64_t seed = 1) {
+  SearchOptions o;
+  o.population = 40;
+  o.parents = 10;
+  o.mutation_count = 20;
+  o.crossover_count = 20;
+  o.generations = 8;
+  o.seed = seed;
+  return o;
+}
+
 // Counts calls and architectures; remembers every architecture it saw.
 class CountingEvaluator : public AccuracyEvaluator {
  public:
