@@ -60,10 +60,13 @@ TEST(McuTest, UnknownMcuListsTheKnownOnes) {
 
 class McuFileTest : public ::testing::Test {
  protected:
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
   std::string write(const std::string& text) {
-    const auto dir = std::filesystem::temp_directory_path() / ("tinynas_mcu_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const std::string path = (dir / "board.yaml").string();
+    std::filesystem::create_directories(dir_);
+    const std::string path = (dir_ / "board.yaml").string();
     std::ofstream(path) << text;
     return path;
   }
@@ -71,6 +74,9 @@ class McuFileTest : public ::testing::Test {
     std::ifstream in(std::string(TINYNAS_SOURCE_DIR) + "/configs/mcus/f412.yaml");
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
+  // Removed after each test (tests of one process run one after another).
+  const std::filesystem::path dir_ =
+      std::filesystem::temp_directory_path() / ("tinynas_mcu_test_" + std::to_string(::getpid()));
 };
 
 TEST_F(McuFileTest, AShippedFileCopiedElsewhereLoadsByPath) {
