@@ -305,7 +305,8 @@ struct EvalInterrupted : Error {
 class ArrayEvaluator : public AccuracyEvaluator {
  public:
   ArrayEvaluator(fs::path evals, fs::path script, int32_t shards)
-      : evals_(std::move(evals)), script_(std::move(script)), shards_(shards), sbatch_(slurm::require_sbatch()) {}
+      : evals_(std::move(evals)), script_(std::move(script)), shards_(shards),
+        sbatch_(slurm::require_sbatch("--eval-shards")) {}
 
   std::vector<double> evaluate(const std::vector<ArchSpec>& archs) override {
     const CandidateBatch b = candidate_batch(archs);
@@ -636,6 +637,8 @@ Command add_search_command(CLI::App& app) {
   return [o, sub]() -> int {
     // ---- checks before any long work ----------------------------------------
     if (o->eval_shard.empty() != o->eval_dir.empty()) throw Error("--eval-shard and --eval-dir go together");
+    // Each generation's array is submitted with sbatch: refuse now, not after training.
+    if (o->eval_shards > 0 && o->eval_shard.empty() && !o->dry_run) slurm::require_sbatch(o->slurm ? "--slurm" : "--eval-shards");
     if (o->dataset.empty() && o->supernet.empty())
       throw Error("--dataset: give the training data set (KIND:PATH), or --supernet CHECKPOINT");
     const fs::path dir = check_output_dir(o->out, "--out", false);

@@ -67,11 +67,11 @@ std::string find_on_path(const std::string& name) {
   return "";
 }
 
-std::string require_sbatch() {
+std::string require_sbatch(const std::string& flag) {
   const std::string sbatch = find_on_path("sbatch");
   if (sbatch.empty())
-    throw Error("--slurm: sbatch not found on PATH (Slurm's client); nothing written or submitted "
-                "(--dry-run prints the scripts)");
+    throw Error(flag + ": sbatch not found on PATH (Slurm's client); nothing written or submitted" +
+                (flag == "--slurm" ? " (--dry-run prints the scripts)" : ""));
   return sbatch;
 }
 

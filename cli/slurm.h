@@ -45,8 +45,8 @@ bool is_scheduling_option(const std::string& long_name);
 std::string sh_quote(const std::string& s);
 // The absolute path of an executable named `name` on PATH, or "".
 std::string find_on_path(const std::string& name);
-// The absolute path of sbatch; throws naming --slurm when it is not on PATH.
-std::string require_sbatch();
+// The absolute path of sbatch; throws naming `flag` when it is not on PATH.
+std::string require_sbatch(const std::string& flag = "--slurm");
 
 // This binary, `subcommand`, and every option given to `sub` (on the command
 // line or in --config) that is neither a scheduling option nor in `skip`,

@@ -119,6 +119,13 @@ TEST_F(SlurmCliTest, BadInputFailsInOneLineAndWritesNothing) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r;
   EXPECT_FALSE(fs::exists(dir_ / "s"));
 
+  // Arrays of candidates need sbatch too: refused before any training.
+  r = run_without_sbatch({"search", "--mcu", "f412", "--space", "tiny.yaml", "--dataset", "generated:4x8,res=32",
+                          "--out", "s", "--eval-shards", "2"});
+  EXPECT_NE(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.err, "--eval-shards: sbatch not found")) << r;
+  EXPECT_FALSE(fs::exists(dir_ / "s"));
+
   // An array task's flags go together.
   r = run({"search", "--mcu", "f412", "--space", "tiny.yaml", "--dataset", "generated:4x8,res=32", "--out", "s",
            "--eval-shard", "0/2"});
