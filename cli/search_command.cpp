@@ -223,20 +223,6 @@ std::string shard_file_name(int32_t index, int32_t count) {
   return "shard-" + std::to_string(index) + "-of-" + std::to_string(count) + ".json";
 }
 
-std::pair<int32_t, int32_t> parse_eval_shard(const std::string& text) {
-  const auto slash = text.find('/');
-  auto number = [](const std::string& s, int32_t& v) {
-    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-    v = std::stoi(s);
-    return true;
-  };
-  int32_t i = 0, n = 0;
-  if (slash == std::string::npos || !number(text.substr(0, slash), i) || !number(text.substr(slash + 1), n) ||
-      n < 1 || i >= n)
-    throw Error("--eval-shard: expected I/N with 0 <= I < N, like 2/4, not '" + shorten(text) + "'");
-  return {i, n};
-}
-
 // The candidates file of a batch and its digest (the folder's name).
 struct CandidateBatch {
   std::string digest;
@@ -271,7 +257,7 @@ std::optional<std::vector<std::pair<int64_t, double>>> read_shard(const fs::path
 
 // An array task: scores its share of D/candidates.json into D/shard-I-of-S.json.
 int run_eval_shard(const Options& o, const std::string& checkpoint, const SubnetAccuracyOptions& ao) {
-  const auto [index, count] = parse_eval_shard(o.eval_shard);
+  const auto [index, count] = slurm::parse_shard(o.eval_shard, "--eval-shard");
   const fs::path d = o.eval_dir;
   const fs::path cfile = d / "candidates.json";
   if (!fs::exists(cfile)) throw Error("--eval-dir: " + d.string() + " holds no candidates.json");

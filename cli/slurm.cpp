@@ -129,16 +129,35 @@ std::string srun_and_requeue(const std::string& command, int32_t ntasks) {
          "exit \"$status\"\n";
 }
 
-std::string submit(const std::string& sbatch, const std::vector<std::string>& args) {
-  std::string cmd = sh_quote(sbatch) + " --parsable";
-  for (const auto& a : args) cmd += " " + sh_quote(a);
-  cmd += " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) throw Error("cannot run " + sbatch + ": " + std::strerror(errno));
+std::pair<int32_t, int32_t> parse_shard(const std::string& text, const std::string& flag) {
+  const auto slash = text.find('/');
+  auto number = [](const std::string& s, int32_t& v) {
+    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    v = std::stoi(s);
+    return true;
+  };
+  int32_t i = 0, n = 0;
+  if (slash == std::string::npos || !number(text.substr(0, slash), i) || !number(text.substr(slash + 1), n) ||
+      n < 1 || i >= n)
+    throw Error(flag + ": expected I/N with 0 <= I < N, like 2/4, not '" + shorten(text) + "'");
+  return {i, n};
+}
+
+std::string run_command(const std::string& command_line, int& status) {
+  FILE* pipe = ::popen(command_line.c_str(), "r");
+  if (pipe == nullptr) throw Error("cannot run " + one_line(command_line, 100) + ": " + std::strerror(errno));
   std::string output;
   char buf[512];
   while (size_t got = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, got);
-  const int status = ::pclose(pipe);
+  status = ::pclose(pipe);
+  return output;
+}
+
+std::string submit(const std::string& sbatch, const std::vector<std::string>& args) {
+  std::string cmd = sh_quote(sbatch) + " --parsable";
+  for (const auto& a : args) cmd += " " + sh_quote(a);
+  int status = 0;
+  const std::string output = run_command(cmd + " 2>&1", status);
   // --parsable prints "JOBID" or "JOBID;CLUSTER" as its last line.
   std::string last;
   for (size_t pos = 0; pos < output.size();) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -62,6 +63,14 @@ std::string sbatch_header(const std::string& job_name, const std::filesystem::pa
 // Lines that run `command` as a job step and requeue the job when it was
 // stopped by SIGTERM (exit 143) with its checkpoint saved.
 std::string srun_and_requeue(const std::string& command, int32_t ntasks);
+
+// "I/N" (0 <= I < N) of an array task's --shard-style flag; throws naming
+// `flag` otherwise.
+std::pair<int32_t, int32_t> parse_shard(const std::string& text, const std::string& flag);
+
+// Runs a shell command line; its stdout (add "2>&1" for stderr too), and its
+// exit status (pclose's) in `status`. Throws when it cannot be started.
+std::string run_command(const std::string& command_line, int& status);
 
 // Runs `sbatch --parsable ARGS...`; the job id, or throws with sbatch's words.
 std::string submit(const std::string& sbatch, const std::vector<std::string>& args);

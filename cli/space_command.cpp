@@ -9,12 +9,9 @@
 //                 and submits them; --dry-run prints them instead.
 // A shard, the merge and a single run take the same options, so the merge
 // can check that every shard was computed from them.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -83,17 +80,8 @@ Inputs load_inputs(const Options& o) {
 }
 
 SpaceShard parse_shard(const std::string& text) {
-  const auto slash = text.find('/');
-  auto number = [](const std::string& s, int32_t& v) {
-    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-    v = std::stoi(s);
-    return true;
-  };
-  SpaceShard shard;
-  if (slash == std::string::npos || !number(text.substr(0, slash), shard.index) ||
-      !number(text.substr(slash + 1), shard.count) || shard.count < 1 || shard.index >= shard.count)
-    throw Error("--shard: expected I/N with 0 <= I < N, like 2/4, not '" + shorten(text) + "'");
-  return shard;
+  const auto [index, count] = slurm::parse_shard(text, "--shard");
+  return SpaceShard{index, count};
 }
 
 // Prints the table (or space.json) of a finished run.

@@ -142,14 +142,11 @@ std::vector<Row> search_rows(const fs::path& dir) {
   return rows;
 }
 
-// The output of a shell command (stdout), "" when it fails.
+// The output of a shell command, "" when it fails.
 std::string capture(const std::string& cmd) {
-  FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-  if (p == nullptr) return "";
-  std::string out;
-  char buf[512];
-  while (size_t got = std::fread(buf, 1, sizeof buf, p)) out.append(buf, got);
-  return ::pclose(p) == 0 ? out : "";
+  int status = 0;
+  const std::string out = slurm::run_command(cmd + " 2>/dev/null", status);
+  return status == 0 ? out : "";
 }
 
 // Slurm's word for each recorded job: squeue while it is queued or running,
