@@ -138,6 +138,50 @@ PatchChoice choose_patch(const ArchSpec& arch, const McuTarget& mcu, const Budge
   return best;
 }
 
+int32_t PatchSweep::lowest_arena() const {
+  int32_t best = -1;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const CostReport& c = rows[i].cost;
+    if (best < 0 || c.arena_bytes < rows[best].cost.arena_bytes ||
+        (c.arena_bytes == rows[best].cost.arena_bytes && c.macs < rows[best].cost.macs))
+      best = static_cast<int32_t>(i);
+  }
+  return best;
+}
+
+PatchSweep patch_sweep(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
+                       int32_t max_grid) {
+  PatchSweep sweep;
+  ArchSpec a = arch;
+  a.patch = PatchSpec{};
+  sweep.layer_by_layer = estimate_cost(a, mcu, budget);
+  const int32_t blocks = static_cast<int32_t>(block_output_sizes(a).size());
+  for (int32_t n = 2; n <= std::min(max_grid, kMaxPatchGrid); ++n) {
+    for (int32_t block = 0; block < blocks; ++block) {
+      a.patch = {n, block};
+      if (!patch_problem(a).empty()) {
+        ++sweep.refused;
+        continue;
+      }
+      sweep.rows.push_back({a.patch, estimate_cost(a, mcu, budget), false});
+    }
+  }
+  // Pareto: no other setting (layer by layer included) has both an arena and
+  // MACs at most this one's with one of them lower.
+  const auto dominates = [](const CostReport& x, const CostReport& y) {
+    return x.arena_bytes <= y.arena_bytes && x.macs <= y.macs &&
+           (x.arena_bytes < y.arena_bytes || x.macs < y.macs);
+  };
+  for (PatchSweepRow& r : sweep.rows) {
+    r.pareto = !dominates(sweep.layer_by_layer, r.cost);
+    for (const PatchSweepRow& o : sweep.rows) {
+      if (!r.pareto) break;
+      if (&o != &r && dominates(o.cost, r.cost)) r.pareto = false;
+    }
+  }
+  return sweep;
+}
+
 nlohmann::json cost_to_json(const CostReport& c) {
   nlohmann::json patch = nullptr;
   if (c.patch.enabled()) patch = {{"patches", c.patch.n}, {"split_block", c.patch.split_block}};

@@ -130,6 +130,29 @@ struct PatchChoice {
 PatchChoice choose_patch(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
                          double max_mac_overhead);
 
+// Every patch setting the network can take (patch_problem() accepts): n x n
+// patches for n in 2..max_grid and every split block, each costed, ordered by
+// n then block; `arch`'s own setting is ignored. `pareto` marks the settings
+// no other (layer by layer included) beats on both arena and MACs, i.e. the
+// memory a given extra compute buys. What `tinynas cost --patch-sweep` prints:
+// the lowest arena a network can reach at all, whatever the overhead, says
+// whether patches can help it (mcunet-in2's peak sits after every split its
+// receptive field allows).
+struct PatchSweepRow {
+  PatchSpec patch;
+  CostReport cost;
+  bool pareto = false;
+};
+struct PatchSweep {
+  CostReport layer_by_layer;
+  std::vector<PatchSweepRow> rows;  // valid settings only
+  int32_t refused = 0;              // settings patch_problem() refused
+  // The row with the lowest arena (ties: fewer MACs); -1 when there is none.
+  int32_t lowest_arena() const;
+};
+PatchSweep patch_sweep(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
+                       int32_t max_grid = 8);
+
 // Human-readable report with the budget beside each figure.
 std::string format_cost(const CostReport& cost, const McuTarget& mcu, const Budget& budget);
 

@@ -220,6 +220,39 @@ TEST_F(CliTest, CostWithPatches) {
   EXPECT_TRUE(contains(r.out, "patch 3 in[")) << r;
 }
 
+// --patch-sweep: every setting the network can take, as a table or JSON.
+TEST_F(CliTest, CostPatchSweepListsEverySetting) {
+  const std::string vww1 = kSource + "/configs/zoo/mcunet-vww1.json";
+  RunResult r = run({"cost", "--arch", vww1, "--mcu", "f746", "--patch-sweep", "--json"});
+  ASSERT_EQ(r.status, 0) << r;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["layer_by_layer"]["arena_bytes"], 91684);
+  ASSERT_TRUE(j["settings"].is_array());
+  bool found = false;
+  for (const json& s : j["settings"]) {
+    if (s["patch"] == json{{"patches", 4}, {"split_block", 1}}) {
+      found = true;
+      EXPECT_EQ(s["arena_bytes"], 34888);  // what --patch 4x4:1 costs
+    }
+    EXPECT_TRUE(s.contains("pareto"));
+  }
+  EXPECT_TRUE(found) << r;
+  EXPECT_GT(j["refused"].get<int>(), 0);
+  EXPECT_LE(j["lowest_arena"]["arena_bytes"].get<int64_t>(), 34888);
+
+  r = run({"cost", "--arch", vww1, "--mcu", "f746", "--patch-sweep"});
+  ASSERT_EQ(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.out, "layer by layer")) << r;
+  EXPECT_TRUE(contains(r.out, "4x4:1 ")) << r;
+  EXPECT_TRUE(contains(r.out, "lowest arena: ")) << r;
+
+  // It is a table of settings: a setting of its own is refused.
+  r = run({"cost", "--arch", vww1, "--mcu", "f746", "--patch-sweep", "--patch", "4x4:1"});
+  EXPECT_NE(r.status, 0) << r;
+  EXPECT_TRUE(contains(r.err, "--patch")) << r;
+  EXPECT_TRUE(r.out.empty()) << r;
+}
+
 TEST_F(CliTest, BadPatchValuesNameTheFlag) {
   const std::string vww1 = kSource + "/configs/zoo/mcunet-vww1.json";
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -277,6 +277,61 @@ TEST(CostModelPatchTest, ChoosePatchFindsTheLowestPeakWithinTheOverhead) {
   EXPECT_EQ(choose_patch(a, mcu, budget, 15.0).patch, best.patch);
 }
 
+TEST(CostModelPatchTest, SweepCostsEveryValidSettingAndMarksTheParetoFront) {
+  const McuTarget mcu = load_mcu("f746");
+  const Budget budget = budget_for(mcu);
+  for (const char* net : {"mcunet-vww1", "mcunet-in2"}) {
+    const ArchSpec arch = load_arch(test_nets::zoo_path(net));
+    const PatchSweep sweep = patch_sweep(arch, mcu, budget);
+    EXPECT_EQ(sweep.layer_by_layer.arena_bytes, estimate_cost(arch, mcu, budget).arena_bytes) << net;
+    // Every setting is either a row or refused, and each row is what
+    // estimate_cost says for that setting.
+    EXPECT_EQ(static_cast<int32_t>(sweep.rows.size()) + sweep.refused, 7 * arch.num_blocks()) << net;
+    ArchSpec a = arch;
+    size_t next = 0;
+    for (int32_t n = 2; n <= 8; ++n) {
+      for (int32_t block = 0; block < arch.num_blocks(); ++block) {
+        a.patch = {n, block};
+        if (!patch_problem(a).empty()) continue;
+        ASSERT_LT(next, sweep.rows.size()) << net;
+        const PatchSweepRow& r = sweep.rows[next++];
+        EXPECT_EQ(r.patch, a.patch) << net;
+        EXPECT_EQ(r.cost.arena_bytes, estimate_cost(a, mcu, budget).arena_bytes) << net;
+      }
+    }
+    EXPECT_EQ(next, sweep.rows.size()) << net;
+    // Pareto: exactly the rows no other setting beats on arena and MACs.
+    int32_t front = 0;
+    for (const PatchSweepRow& r : sweep.rows) {
+      bool beaten = sweep.layer_by_layer.arena_bytes <= r.cost.arena_bytes &&
+                    sweep.layer_by_layer.macs <= r.cost.macs;
+      for (const PatchSweepRow& o : sweep.rows) {
+        if (&o == &r) continue;
+        beaten = beaten || (o.cost.arena_bytes <= r.cost.arena_bytes && o.cost.macs <= r.cost.macs &&
+                            (o.cost.arena_bytes < r.cost.arena_bytes || o.cost.macs < r.cost.macs));
+      }
+      EXPECT_EQ(r.pareto, !beaten) << net << " " << r.patch.n << "x" << r.patch.split_block;
+      front += r.pareto ? 1 : 0;
+    }
+    EXPECT_GT(front, 0) << net;
+    // The lowest arena is no higher than what --patch auto finds.
+    const int32_t low = sweep.lowest_arena();
+    ASSERT_GE(low, 0) << net;
+    EXPECT_LE(sweep.rows[low].cost.arena_bytes, choose_patch(arch, mcu, budget, 15.0).cost.arena_bytes)
+        << net;
+    for (const PatchSweepRow& r : sweep.rows) EXPECT_GE(r.cost.arena_bytes, sweep.rows[low].cost.arena_bytes);
+  }
+  // mcunet-in2 cannot reach half its layer-by-layer arena with any setting:
+  // its receptive field refuses every split after block 5, and the peak is
+  // beyond the splits it allows (the 0.5x target of issue 11 is the network's
+  // limit, not the code generator's).
+  const ArchSpec in2 = load_arch(test_nets::zoo_path("mcunet-in2"));
+  const PatchSweep sweep = patch_sweep(in2, mcu, budget);
+  const PatchSweepRow& best = sweep.rows[sweep.lowest_arena()];
+  EXPECT_GT(2 * best.cost.arena_bytes, sweep.layer_by_layer.arena_bytes);
+  for (const PatchSweepRow& r : sweep.rows) EXPECT_LE(r.patch.split_block, 5);
+}
+
 TEST(CostModelPatchTest, ZooArenasWithPatches) {
   // The zoo under --patch auto (15%): never worse than layer by layer.
   const McuTarget mcu = load_mcu("f746");
