@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/io.h"
 #include "deploy/c_emitter.h"
+#include "tn_runtime.h"
 
 namespace tinynas::deploy {
 namespace {
@@ -111,9 +112,16 @@ void emit_weights(const QuantizedModel& m, CEmitter& h, CEmitter& c) {
     h.line("extern const int32_t " + n + "_multiplier[" + c_int(out_c) + "];");
     h.line("extern const int32_t " + n + "_shift[" + c_int(out_c) + "];");
     c.comment("op " + std::to_string(i) + ": " + op_kind_name(op.kind));
+    // conv2d and pointwise run on the GEMM core, which takes its rows in
+    // channel pairs (tn_pair_weights); the bytes are the same, reordered.
+    std::vector<int8_t> weights = q.weights;
+    if ((op.kind == OpKind::kConv2d || op.kind == OpKind::kPointwiseConv2d) && out_c > 0) {
+      const auto depth = static_cast<int32_t>(static_cast<int64_t>(q.weights.size()) / out_c);
+      tn_pair_weights(q.weights.data(), static_cast<int32_t>(out_c), depth, weights.data());
+    }
     c.array("const int8_t " + n + "_weights[" + c_int(static_cast<int64_t>(q.weights.size())) +
                 "] __attribute__((aligned(4)))",
-            q.weights, 16);
+            weights, 16);
     c.array("const int32_t " + n + "_bias[" + c_int(out_c) + "]", q.bias, 8);
     c.array("const int32_t " + n + "_multiplier[" + c_int(out_c) + "]", q.multiplier, 6);
     c.array("const int32_t " + n + "_shift[" + c_int(out_c) + "]", q.shift, 16);

@@ -70,7 +70,8 @@ typedef struct {
 typedef struct {
   tn_dims in, out;
   int32_t kernel, stride, padding;
-  const int8_t* weights;  /* [out.c][kernel][kernel][in.c] */
+  const int8_t* weights;  /* [out.c][kernel][kernel][in.c], paired (see tn_pair_weights);
+                             the reference kernel takes them plain */
   tn_requant q;
   int32_t out_y0, out_x0;  /* the tile's origin in the full output (>= 0) */
 } tn_conv_params;
@@ -92,7 +93,8 @@ typedef struct {
  * pixel (y, x) is at y * row_stride + x * c; 0 means w * c (contiguous). */
 typedef struct {
   tn_dims in, out;  /* in.h == out.h, in.w == out.w */
-  const int8_t* weights;  /* [out.c][in.c] */
+  const int8_t* weights;  /* [out.c][in.c], paired (see tn_pair_weights); the reference
+                             kernel takes them plain */
   tn_requant q;
   int32_t in_row_stride, out_row_stride;  /* bytes; 0: contiguous */
 } tn_pointwise_params;
@@ -159,6 +161,16 @@ const char* tn_kernel_path(void);
 int32_t tn_saturating_rounding_doubling_high_mul(int32_t a, int32_t b);
 int32_t tn_rounding_divide_by_pot(int32_t x, int32_t exponent);
 int32_t tn_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
+
+/* ---- the weight layout of conv2d and pointwise (the GEMM core's): rows of
+ * `depth` bytes (depth = k*k*in.c or in.c) in pairs of output channels. The
+ * pair (2i, 2i+1) takes the same 2 * depth bytes as the two plain rows, with
+ * each group of 4 bytes of row 2i followed by the same group of row 2i+1, then
+ * the depth % 4 tail of row 2i, then that of row 2i+1; an odd last row stays
+ * plain. So one 8-byte load feeds both channels of a 2 x 2 tile. The code
+ * generator writes the weights this way; tn_pair_weights converts plain
+ * (OHWI) weights, e.g. for calls that also go to the reference kernels. */
+void tn_pair_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* paired);
 
 /* ---- conv2d */
 int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p); /* bytes: 2 * k*k*in.c * 2 */

@@ -40,6 +40,29 @@
  */
 #include "tn_internal.h"
 
+void tn_pair_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* paired) {
+  const int32_t full = depth & ~3, rest = depth & 3;
+  int32_t oc = 0;
+  for (; oc + 2 <= out_c; oc += 2) {
+    const int8_t* r0 = plain + oc * depth;
+    const int8_t* r1 = r0 + depth;
+    int8_t* d = paired + oc * depth;
+    for (int32_t k = 0; k < full; k += 4, d += 8) {
+      for (int32_t i = 0; i < 4; ++i) {
+        d[i] = r0[k + i];
+        d[4 + i] = r1[k + i];
+      }
+    }
+    for (int32_t i = 0; i < rest; ++i) {
+      d[i] = r0[full + i];
+      d[rest + i] = r1[full + i];
+    }
+  }
+  if (oc < out_c) {
+    for (int32_t k = 0; k < depth; ++k) paired[oc * depth + k] = plain[oc * depth + k];
+  }
+}
+
 /* Requantises and stores channels oc and oc+1 of one pixel. Both values are
  * computed before either store: an int8 store may alias anything, so the
  * compiler would reload the channel constants after it. */
@@ -86,12 +109,12 @@ void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const t
   const int16_t* tail1 = tail0 + rest;
   int32_t oc = 0;
   for (; oc + 2 <= out_c; oc += 2) {
-    const int8_t* w0 = weights + oc * depth;
-    const int8_t* w1 = w0 + depth;
+    const int8_t* w0 = weights + oc * depth;  /* paired: w1's words follow w0's */
+    const int8_t* w1 = w0 + 4;
     const int16_t* c = cols;
     int32_t acc00 = (o.bias != 0 ? o.bias[oc] : 0), acc01 = acc00;  /* acc<channel><pixel> */
     int32_t acc10 = (o.bias != 0 ? o.bias[oc + 1] : 0), acc11 = acc10;
-    for (const int16_t* end = tail0; c != end; c += 8, w0 += 4, w1 += 4) {
+    for (const int16_t* end = tail0; c != end; c += 8, w0 += 8, w1 += 8) {
       /* Each extracted weight pair feeds both pixels, each column word both
        * channels. */
       const uint32_t u = tn_read_u32(w0), v = tn_read_u32(w1);
@@ -110,6 +133,7 @@ void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const t
       acc01 = tn_smlad(u_odd, x, acc01);
       acc11 = tn_smlad(v_odd, x, acc11);
     }
+    w1 = w0 + rest;  /* the two tails */
     for (int32_t r = 0; r < rest; ++r) {
       acc00 += tail0[r] * w0[r];
       acc01 += tail1[r] * w0[r];
@@ -214,14 +238,14 @@ void tn_widen_pair2(const int8_t* a, const int8_t* b, int32_t depth, int32_t off
 #if defined(TN_ARM_DSP_ASM)
 #define TN_G22                                   \
   "ldm %[c]!, {r8, r9, r10, r11}\n\t"            \
-  "ldr %[u], [%[w0]], #4\n\t"                    \
+  "ldr %[u], [%[w0]], #8\n\t"                    \
   "sxtb16 %[t], %[u], ror #8\n\t"                \
   "sxtb16 %[u], %[u]\n\t"                        \
   "smlad %[a00], %[u], r8, %[a00]\n\t"           \
   "smlad %[a00], %[t], r9, %[a00]\n\t"           \
   "smlad %[a01], %[u], r10, %[a01]\n\t"          \
   "smlad %[a01], %[t], r11, %[a01]\n\t"          \
-  "ldr %[u], [%[w1]], #4\n\t"                    \
+  "ldr %[u], [%[w1]], #8\n\t"                    \
   "sxtb16 %[t], %[u], ror #8\n\t"                \
   "sxtb16 %[u], %[u]\n\t"                        \
   "smlad %[a10], %[u], r8, %[a10]\n\t"           \
@@ -271,7 +295,7 @@ TN_ALWAYS_INLINE void tn_g22_run(const int16_t** pc, const int16_t* cend, const 
     const uint32_t ae = tn_read_u32(c), ao = tn_read_u32(c + 2);
     const uint32_t be = tn_read_u32(c + 4), bo = tn_read_u32(c + 6);
     uint32_t u = tn_read_u32(w0), t;
-    w0 += 4;
+    w0 += 8;
     t = tn_sxtb16_ror8(u);
     u = tn_sxtb16(u);
     a00 = tn_smlad(u, ae, a00);
@@ -279,7 +303,7 @@ TN_ALWAYS_INLINE void tn_g22_run(const int16_t** pc, const int16_t* cend, const 
     a01 = tn_smlad(u, be, a01);
     a01 = tn_smlad(t, bo, a01);
     u = tn_read_u32(w1);
-    w1 += 4;
+    w1 += 8;
     t = tn_sxtb16_ror8(u);
     u = tn_sxtb16(u);
     a10 = tn_smlad(u, ae, a10);
@@ -352,8 +376,9 @@ __attribute__((noinline)) static void tn_gemm_fast_body(const int8_t* weights, i
     int32_t a01 = a00, a11 = a10;
     const int16_t* c = cols;
     const int8_t* w0 = w;
-    const int8_t* w1 = w + depth;
+    const int8_t* w1 = w + 4;  /* paired */
     tn_g22_run(&c, cend, &w0, &w1, &a00, &a01, &a10, &a11, groups);
+    w1 = w0 + rest;  /* the two tails */
     if (rest == 3) {
       a00 += cend[0] * w0[0] + cend[1] * w0[2] + cend[4] * w0[1];
       a01 += cend[2] * w0[0] + cend[3] * w0[2] + cend[5] * w0[1];
@@ -367,7 +392,7 @@ __attribute__((noinline)) static void tn_gemm_fast_body(const int8_t* weights, i
         a11 += tail1[r] * w1[r];
       }
     }
-    w = w1 + rest;
+    w += 2 * depth;
     const int32_t m0 = mult[oc], m1 = mult[oc + 1];
     const int32_t r0 = ~shift[oc], r1 = ~shift[oc + 1];
     const int32_t c0 = tn_rqf_c(k2, r0), c1 = tn_rqf_c(k2, r1);
@@ -411,7 +436,8 @@ __attribute__((noinline)) static void tn_gemm_fast_body(const int8_t* weights, i
  * copies), CMP/BNE per two groups, 9 to set up the tile and 32 to requantise
  * and store its four outputs and loop. Registers in the inner loop:
  * r0 a00, r1 a01, r2 a10, r3 a11 (acc<channel><pixel>), r4 column pointer,
- * r5/r6 the two weight rows, r7 end of the columns, r8-r11 the group's
+ * r5 the channel pair's weights, r6/r12 channel 1's/0's weight word (and
+ * lr an odd half), r7 end of the columns, r8-r11 the group's
  * column words, r12/lr a weight word and its odd half. */
 typedef struct {
   const int32_t* mult;    /* 0: this tile's channel pair, advanced per tile */
@@ -445,18 +471,15 @@ typedef struct {
 
 typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
 
-/* One group; channel 1's weight word is at w0 + depth (r5 + r6). FIRST takes
- * the doubled biases (r0, r2) as accumulator inputs. */
-#define TN_ASM_G22_FIRST                 \
-  "ldm r4!, {r8, r9, r10, r11}\n\t"      \
-  "ldr r12, [r5, r6]\n\t"                \
-  "sxtb16 lr, r12, ror #8\n\t"           \
-  "sxtb16 r12, r12\n\t"                  \
-  "smlad r3, r12, r10, r2\n\t"           \
-  "smlad r2, r12, r8, r2\n\t"            \
+/* One group (its weight words already in r12 and r6, see below). FIRST
+ * takes the doubled biases (r0, r2) as accumulator inputs. */
+#define TN_ASM_G22_FIRST_BODY            \
+  "sxtb16 lr, r6, ror #8\n\t"            \
+  "sxtb16 r6, r6\n\t"                    \
+  "smlad r3, r6, r10, r2\n\t"            \
+  "smlad r2, r6, r8, r2\n\t"             \
   "smlad r2, lr, r9, r2\n\t"             \
   "smlad r3, lr, r11, r3\n\t"            \
-  "ldr r12, [r5], #4\n\t"                \
   "sxtb16 lr, r12, ror #8\n\t"           \
   "sxtb16 r12, r12\n\t"                  \
   "smlad r1, r12, r10, r0\n\t"           \
@@ -464,16 +487,13 @@ typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
   "smlad r0, lr, r9, r0\n\t"             \
   "smlad r1, lr, r11, r1\n\t"
 
-#define TN_ASM_G22                       \
-  "ldm r4!, {r8, r9, r10, r11}\n\t"      \
-  "ldr r12, [r5, r6]\n\t"                \
-  "sxtb16 lr, r12, ror #8\n\t"           \
-  "sxtb16 r12, r12\n\t"                  \
-  "smlad r2, r12, r8, r2\n\t"            \
+#define TN_ASM_G22_BODY                  \
+  "sxtb16 lr, r6, ror #8\n\t"            \
+  "sxtb16 r6, r6\n\t"                    \
+  "smlad r2, r6, r8, r2\n\t"             \
   "smlad r2, lr, r9, r2\n\t"             \
-  "smlad r3, r12, r10, r3\n\t"           \
+  "smlad r3, r6, r10, r3\n\t"            \
   "smlad r3, lr, r11, r3\n\t"            \
-  "ldr r12, [r5], #4\n\t"                \
   "sxtb16 lr, r12, ror #8\n\t"           \
   "sxtb16 r12, r12\n\t"                  \
   "smlad r0, r12, r8, r0\n\t"            \
@@ -481,29 +501,41 @@ typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
   "smlad r1, r12, r10, r1\n\t"           \
   "smlad r1, lr, r11, r1\n\t"
 
+/* The group's two weight words (channel 0's, then channel 1's: the paired
+ * layout, tn_pair_weights) in r12 and r6: one LDRD where the pair's rows are
+ * word-aligned (depth % 4 == 0 and aligned weights), else two LDRs (the
+ * stem's depth 27 puts every other pair at 2 mod 4). */
+#define TN_ASM_W_LDRD "ldrd r12, r6, [r5], #8\n\t"
+#define TN_ASM_W_LDR2 "ldr r6, [r5, #4]\n\t" "ldr r12, [r5], #8\n\t"
+#define TN_ASM_COLS "ldm r4!, {r8, r9, r10, r11}\n\t"
+#define TN_ASM_G22_FIRST TN_ASM_COLS TN_ASM_W_LDRD TN_ASM_G22_FIRST_BODY
+#define TN_ASM_G22 TN_ASM_COLS TN_ASM_W_LDRD TN_ASM_G22_BODY
+#define TN_ASM_G22U_FIRST TN_ASM_COLS TN_ASM_W_LDR2 TN_ASM_G22_FIRST_BODY
+#define TN_ASM_G22U TN_ASM_COLS TN_ASM_W_LDR2 TN_ASM_G22_BODY
+
 /* The 3-tail (depth % 4 == 3) from its 12 bytes of columns, A (t0, t2),
  * B (t0, t2), (A t1, B t1): each channel's word is the one ending at its
  * row's end (so nothing past the weights is read), whose odd half holds
  * (t0, t2) and whose even half's top holds t1. */
 #define TN_ASM_G22_TAIL3                 \
   "ldm r4!, {r8, r9, r10}\n\t"           \
-  "ldr r12, [r5, #-1]!\n\t"              \
+  "ldr r12, [r5, #-1]\n\t"               \
   "sxtb16 lr, r12, ror #8\n\t"           \
   "sxtb16 r12, r12\n\t"                  \
   "smlad r0, lr, r8, r0\n\t"             \
   "smlatb r0, r12, r10, r0\n\t"          \
   "smlad r1, lr, r9, r1\n\t"             \
   "smlatt r1, r12, r10, r1\n\t"          \
-  "ldr r12, [r5, r6]\n\t"                \
+  "ldr r12, [r5, #2]\n\t"                \
   "sxtb16 lr, r12, ror #8\n\t"           \
   "sxtb16 r12, r12\n\t"                  \
   "smlad r2, lr, r8, r2\n\t"             \
   "smlatb r2, r12, r10, r2\n\t"          \
   "smlad r3, lr, r9, r3\n\t"             \
   "smlatt r3, r12, r10, r3\n\t"          \
-  "add r5, r5, #4\n\t"
+  "add r5, r5, #6\n\t"
 
-/* r5 (channel 0's row) ends each tile at channel 1's row; skip it. */
+/* r5 ends each tile at the next channel pair's weights. */
 #define TN_ASM_TILE_START                \
   "ldr r12, [sp, #24]\n\t"               \
   "ldrd r0, r2, [r12], #8\n\t"           \
@@ -513,7 +545,6 @@ typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
   "ldrd r4, r7, [sp, #28]\n\t"
 
 #define TN_ASM_TILE_END                  \
-  "add r5, r5, r6\n\t"                   \
   "ldm sp, {r8, r9, r10, r11}\n\t"       \
   "ldrd r4, r7, [r8], #8\n\t"            \
   "ldrd r12, lr, [r9], #8\n\t"           \
@@ -630,8 +661,20 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "cmp r1, #3\n\t"
       "bne 106f\n\t"
       TN_ADDR("r12", "23f")
-      /* The 3-tail loop's entries are 58 (its own copy) ahead. */
-      "add r3, r3, #(51f - 41f)\n\t"
+      /* The 3-tail loop's own entries (its groups load the weights with two
+       * LDRs, so they are longer than the other loop's). */
+      TN_ADDR("r3", "51f")
+      "cmp r2, #1\n\t"
+      "bne 121f\n\t"
+      TN_ADDR("r3", "54f")
+      "121:\n\t"
+      "cmp r2, #2\n\t"
+      "bne 122f\n\t"
+      TN_ADDR("r3", "53f")
+      "122:\n\t"
+      "cmp r2, #3\n\t"
+      "bne 106f\n\t"
+      TN_ADDR("r3", "52f")
       "106:\n\t"
       "orr r12, r12, #1\n\t"
       "orr r3, r3, #1\n\t"
@@ -654,7 +697,8 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "ldr pc, [sp, #100]\n\t"
       /* pointwise: the two pixels' depth bytes */
       "79:\n\t"
-      "add r1, r3, r6\n\t"
+      "ldr r1, [sp, #36]\n\t"
+      "add r1, r3, r1\n\t"
       "ldrd r4, r7, [sp, #28]\n\t"
       "ldr r12, [sp, #64]\n\t"
       "81:\n\t"
@@ -753,12 +797,12 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "bne 22b\n\t"
       "b 90f\n\t"
       /* the loop and the 3-tail */
-      "23:\n\t" TN_ASM_TILE_START TN_ASM_G22_FIRST
+      "23:\n\t" TN_ASM_TILE_START TN_ASM_G22U_FIRST
       "ldr pc, [sp, #84]\n\t"
-      "51:\n\t" TN_ASM_G22
-      "52:\n\t" TN_ASM_G22
-      "53:\n\t" TN_ASM_G22
-      "54:\n\t" TN_ASM_G22
+      "51:\n\t" TN_ASM_G22U
+      "52:\n\t" TN_ASM_G22U
+      "53:\n\t" TN_ASM_G22U
+      "54:\n\t" TN_ASM_G22U
       "cmp r4, r7\n\t"
       "bne 51b\n\t" TN_ASM_G22_TAIL3 TN_ASM_TILE_END
       "bne 23b\n\t"
@@ -800,12 +844,12 @@ TN_ALWAYS_INLINE void tn_g21_run(const int16_t* c, const int16_t* cend, const in
     __asm__ volatile(
         "1:\n\t"
         "ldrd %[x0], %[x1], [%[c]], #8\n\t"
-        "ldr %[u], [%[w0]], #4\n\t"
+        "ldr %[u], [%[w0]], #8\n\t"
         "sxtb16 %[t], %[u], ror #8\n\t"
         "sxtb16 %[u], %[u]\n\t"
         "smlad %[a0], %[u], %[x0], %[a0]\n\t"
         "smlad %[a0], %[t], %[x1], %[a0]\n\t"
-        "ldr %[u], [%[w1]], #4\n\t"
+        "ldr %[u], [%[w1]], #8\n\t"
         "sxtb16 %[t], %[u], ror #8\n\t"
         "sxtb16 %[u], %[u]\n\t"
         "smlad %[a1], %[u], %[x0], %[a1]\n\t"
@@ -821,11 +865,11 @@ TN_ALWAYS_INLINE void tn_g21_run(const int16_t* c, const int16_t* cend, const in
   for (; c != cend; c += 4) {
     const uint32_t x0 = tn_read_u32(c), x1 = tn_read_u32(c + 2);
     uint32_t u = tn_read_u32(w0);
-    w0 += 4;
+    w0 += 8;
     a0 = tn_smlad(tn_sxtb16(u), x0, a0);
     a0 = tn_smlad(tn_sxtb16_ror8(u), x1, a0);
     u = tn_read_u32(w1);
-    w1 += 4;
+    w1 += 8;
     a1 = tn_smlad(tn_sxtb16(u), x0, a1);
     a1 = tn_smlad(tn_sxtb16_ror8(u), x1, a1);
   }
@@ -847,13 +891,14 @@ static void tn_gemm1_body(const int8_t* weights, int32_t out_c, int32_t depth,
   for (; oc + 2 <= out_c; oc += 2) {
     int32_t a0 = q->bias[oc] * 2, a1 = q->bias[oc + 1] * 2;
     const int8_t* w0 = w;
-    const int8_t* w1 = w + depth;
+    const int8_t* w1 = w + 4;  /* paired */
     tn_g21_run(cols, cend, &w0, &w1, &a0, &a1);
+    w1 = w0 + rest;  /* the two tails */
     for (int32_t r = 0; r < rest; ++r) {
       a0 += cend[r] * w0[r];
       a1 += cend[r] * w1[r];
     }
-    w = w1 + rest;
+    w += 2 * depth;
     const int32_t r0 = ~q->shift[oc], r1 = ~q->shift[oc + 1];
     const int32_t y0 = tn_rqf_pre(a0, q->multiplier[oc], tn_rqf_c(k2, r0), r0);
     const int32_t y1 = tn_rqf_pre(a1, q->multiplier[oc + 1], tn_rqf_c(k2, r1), r1);
@@ -881,6 +926,13 @@ void tn_gemm1_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth,
 }
 
 #if defined(TN_ARM_DSP_ASM)
+/* The depths the asm takes: 4g (g >= 2; its LDRD needs word-aligned
+ * weights) and 4g + 3 (g >= 3). */
+static int tn_pw_asm_shape(const int8_t* weights, int32_t groups, int32_t rest) {
+  if (rest == 0) return groups >= 2 && ((uintptr_t)weights & 3) == 0;
+  return rest == 3 && groups >= 3;
+}
+
 static void tn_pw_job_init(tn_pw_job* j, const int8_t* weights, int32_t out_c, int32_t depth,
                            const tn_requant* q, const tn_rqf* f, const int16_t* cols,
                            int32_t cout) {
@@ -927,7 +979,7 @@ int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, 
   p->out_c = out_c;
   p->depth = depth;
   p->cout = cout;
-  p->asm_ok = f->full && (rest == 0 ? groups >= 2 : rest == 3 && groups >= 3) && out_c >= 2;
+  p->asm_ok = f->full && tn_pw_asm_shape(weights, groups, rest) && out_c >= 2;
   if (p->asm_ok) {
     tn_pw_job_init(&p->job, weights, out_c, depth, q, f, cols, cout);
     p->job.input = 0;
@@ -982,7 +1034,9 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
                             int16_t* cols, int8_t* output) {
 #if defined(TN_ARM_DSP_ASM)
-  if (!f->full || (depth & 3) != 0 || depth < 8 || (out_c & 1) != 0 || pixel_pairs <= 0) return 0;
+  if (!f->full || !tn_pw_asm_shape(weights, depth >> 2, depth & 3) || (out_c & 1) != 0 ||
+      pixel_pairs <= 0 || (depth & 3) != 0)
+    return 0;
   tn_pw_job j;
   tn_pw_job_init(&j, weights, out_c, depth, q, f, cols, out_c);
   j.input = input;
@@ -1005,7 +1059,7 @@ void tn_gemm_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, co
 #if defined(TN_ARM_DSP_ASM)
       const int32_t groups = depth >> 2, pairs = out_c >> 1;
       const int32_t rest = depth & 3;
-      if ((rest == 0 ? groups >= 2 : rest == 3 && groups >= 3) && pairs > 0) {
+      if (tn_pw_asm_shape(weights, groups, rest) && pairs > 0) {
         tn_pw_job j;
         tn_pw_job_init(&j, weights, out_c, depth, q, f, cols, (int32_t)(out1 - out0));
         j.input = 0;
@@ -1024,6 +1078,14 @@ void tn_gemm_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, co
 }
 
 #else /* portable */
+
+/* Where weight k of row oc lies in the paired layout (tn_pair_weights). */
+TN_ALWAYS_INLINE int32_t tn_paired_index(int32_t oc, int32_t out_c, int32_t depth, int32_t k) {
+  if ((oc | 1) >= out_c) return oc * depth + k; /* an odd last row: plain */
+  const int32_t base = (oc & ~1) * depth, full = depth & ~3, odd = oc & 1;
+  if (k < full) return base + 2 * (k & ~3) + 4 * odd + (k & 3);
+  return base + 2 * full + odd * (depth & 3) + (k - full);
+}
 
 void tn_widen_column(const int8_t* src, int32_t n, int32_t offset, int16_t* cols, int32_t depth,
                      int32_t px, int32_t k0) {
@@ -1044,12 +1106,12 @@ void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const t
   const int16_t* col1 = cols + depth;
   int32_t oc = 0;
   for (; oc + 2 <= out_c; oc += 2) {
-    const int8_t* w0 = weights + oc * depth;
-    const int8_t* w1 = w0 + depth;
     int32_t acc00 = (o.bias != 0 ? o.bias[oc] : 0), acc01 = acc00;
     int32_t acc10 = (o.bias != 0 ? o.bias[oc + 1] : 0), acc11 = acc10;
     for (int32_t k = 0; k < depth; ++k) {
-      const int32_t a = col0[k], b = col1[k], u = w0[k], v = w1[k];
+      const int32_t a = col0[k], b = col1[k];
+      const int32_t u = weights[tn_paired_index(oc, out_c, depth, k)];
+      const int32_t v = weights[tn_paired_index(oc + 1, out_c, depth, k)];
       acc00 += a * u;
       acc01 += b * u;
       acc10 += a * v;
@@ -1088,12 +1150,12 @@ TN_ALWAYS_INLINE void tn_gemm_fast_body(const int8_t* weights, int32_t out_c, in
   const int32_t k2 = f->k2;
   int32_t oc = 0;
   for (; oc + 2 <= out_c; oc += 2) {
-    const int8_t* w0 = weights + oc * depth;
-    const int8_t* w1 = w0 + depth;
     int32_t acc00 = q->bias[oc] * 2, acc01 = acc00;
     int32_t acc10 = q->bias[oc + 1] * 2, acc11 = acc10;
     for (int32_t k = 0; k < depth; ++k) {
-      const int32_t a = col0[k], b = col1[k], u = w0[k], v = w1[k];
+      const int32_t a = col0[k], b = col1[k];
+      const int32_t u = weights[tn_paired_index(oc, out_c, depth, k)];
+      const int32_t v = weights[tn_paired_index(oc + 1, out_c, depth, k)];
       acc00 += a * u;
       acc01 += b * u;
       acc10 += a * v;
@@ -1144,9 +1206,8 @@ void tn_gemm1_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth,
                           const tn_requant* q, const tn_rqf* f, const int16_t* cols,
                           int8_t* out) {
   for (int32_t oc = 0; oc < out_c; ++oc) {
-    const int8_t* w = weights + oc * depth;
     int32_t acc = q->bias[oc] * 2;
-    for (int32_t k = 0; k < depth; ++k) acc += cols[k] * w[k];
+    for (int32_t k = 0; k < depth; ++k) acc += cols[k] * weights[tn_paired_index(oc, out_c, depth, k)];
     const int32_t r = ~q->shift[oc];
     out[oc] = tn_rqf_out(f, tn_rqf_pre(acc, q->multiplier[oc], tn_rqf_c(f->k2, r), r), f->full);
   }

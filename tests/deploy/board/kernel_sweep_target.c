@@ -19,6 +19,8 @@
 
 static int8_t input[MAX_ACT], ref_out[MAX_ACT], opt_out[MAX_ACT], inplace[MAX_ACT], input2[MAX_ACT];
 static int8_t weights[MAX_W > 7 * 7 * MAX_C ? MAX_W : 7 * 7 * MAX_C];
+/* conv2d and pointwise weights as the optimised kernels take them (tn_pair_weights) */
+static int8_t paired[MAX_W > 7 * 7 * MAX_C ? MAX_W : 7 * 7 * MAX_C] __attribute__((aligned(4)));
 static int32_t bias[MAX_C], mult[MAX_C], shift[MAX_C];
 static int8_t scratch[MAX_SCRATCH] __attribute__((aligned(8)));
 static uint32_t state = 12345u;
@@ -130,6 +132,8 @@ static void pointwise_cases(void) {
         p.q = requant(p.out.c);
         fill8(input, h * h * p.in.c);
         tn_pointwise_ref_s8(&p, input, ref_out);
+        tn_pair_weights(weights, p.out.c, p.in.c, paired);
+        p.weights = paired;
         tn_pointwise_s8(&p, input, opt_out, (int16_t*)scratch);
         compare("pointwise", ref_out, opt_out, h * h * p.out.c);
       }
@@ -155,6 +159,8 @@ static void conv2d_cases(void) {
         p.q = requant(p.out.c);
         fill8(input, h * h * 3);
         tn_conv2d_ref_s8(&p, input, ref_out);
+        tn_pair_weights(weights, p.out.c, k * k * 3, paired);
+        p.weights = paired;
         tn_conv2d_s8(&p, input, opt_out, (int16_t*)scratch);
         compare("conv2d", ref_out, opt_out, p.out.h * p.out.w * p.out.c);
       }

@@ -275,6 +275,8 @@ void pointwise_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t co
   ASSERT_EQ(scratch_bytes % 2, 0);
   Guarded<int16_t> scratch(static_cast<size_t>(scratch_bytes / 2));
   Guarded<int8_t> got(n);
+  const std::vector<int8_t> paired = tn_test::paired(weights, cout);
+  p.weights = paired.data();
   ASSERT_EQ(tn_pointwise_s8(&p, input.data(), got.data(), scratch.data()), TN_OK) << what;
   EXPECT_TRUE(same_bytes(what, want.data(), got.data(), n));
   EXPECT_TRUE(got.intact()) << what << ": wrote past the output";
@@ -351,6 +353,8 @@ void conv_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t cout, i
   ASSERT_EQ(scratch_bytes % 2, 0);
   Guarded<int16_t> scratch(static_cast<size_t>(scratch_bytes / 2));
   Guarded<int8_t> got(n);
+  const std::vector<int8_t> paired = tn_test::paired(weights, cout);
+  p.weights = paired.data();
   ASSERT_EQ(tn_conv2d_s8(&p, input.data(), got.data(), scratch.data()), TN_OK) << what;
   EXPECT_TRUE(same_bytes(what, want.data(), got.data(), n));
   EXPECT_TRUE(got.intact()) << what << ": wrote past the output";
@@ -675,6 +679,8 @@ TEST(RuntimeKernels, NullBiasMeansZero) {
   ASSERT_EQ(tn_pointwise_ref_s8(&p, input.data(), want.data()), TN_OK);
   p.q.bias = nullptr;
   ASSERT_EQ(tn_pointwise_ref_s8(&p, input.data(), ref_null.data()), TN_OK);
+  const std::vector<int8_t> paired = tn_test::paired(weights, 6);
+  p.weights = paired.data();
   ASSERT_EQ(tn_pointwise_s8(&p, input.data(), got.data(), scratch.data()), TN_OK);
   EXPECT_TRUE(same_bytes("pointwise, NULL bias (reference)", want.data(), ref_null.data(), want.size()));
   EXPECT_TRUE(same_bytes("pointwise, NULL bias", want.data(), got.data(), want.size()));

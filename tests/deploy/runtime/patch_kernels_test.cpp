@@ -189,6 +189,8 @@ void conv_tiles(uint64_t seed, int32_t h, int32_t cin, int32_t cout, int32_t k, 
     ASSERT_EQ(tn_conv2d_ref_s8(&p, input.data(), got.data()), TN_OK) << what;
     EXPECT_TRUE(same_bytes(what + " (reference)", want.data(), got.data(), want.size()));
     std::fill(got.begin(), got.end(), 0);
+    const std::vector<int8_t> paired = tn_test::paired(weights, cout);
+    p.weights = paired.data();
     ASSERT_EQ(tn_conv2d_s8(&p, input.data(), got.data(), scratch.data()), TN_OK) << what;
     EXPECT_TRUE(same_bytes(what, want.data(), got.data(), want.size()));
   }
@@ -225,6 +227,7 @@ TEST(RuntimePatch, PointwiseWindowsAndTilesOfLargerMaps) {
     std::vector<int8_t> want_all(static_cast<size_t>(big) * big * cout);
     ASSERT_EQ(tn_pointwise_ref_s8(&whole, input.data(), want_all.data()), TN_OK);
     std::vector<int16_t> scratch(static_cast<size_t>(tn_pointwise_s8_get_buffer_size(&whole)) / 2);
+    const std::vector<int8_t> paired = tn_test::paired(weights, cout);
     for (const auto& [ty, tx, th, tw] : tiles(big)) {
       tn_pointwise_params p = whole;
       p.in = {th, tw, cin};
@@ -243,6 +246,7 @@ TEST(RuntimePatch, PointwiseWindowsAndTilesOfLargerMaps) {
                         &want_all[(static_cast<size_t>(y) * big + x) * cout], cout);
         const int8_t* in = input.data() + (static_cast<size_t>(ty) * big + tx) * cin;
         int8_t* o = got.data() + (static_cast<size_t>(ty) * big + tx) * cout;
+        p.weights = dispatch ? paired.data() : weights.data();
         ASSERT_EQ(dispatch ? tn_pointwise_s8(&p, in, o, scratch.data()) : tn_pointwise_ref_s8(&p, in, o),
                   TN_OK)
             << what;

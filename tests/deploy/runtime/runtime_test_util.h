@@ -97,6 +97,15 @@ inline ::testing::AssertionResult same_bytes(const std::string& what, const int8
   return ::testing::AssertionSuccess();
 }
 
+// Plain [out_c][depth] weights in the layout the optimised conv2d and
+// pointwise take (tn_pair_weights); the reference kernels take them plain.
+inline std::vector<int8_t> paired(const std::vector<int8_t>& plain, int32_t out_c) {
+  std::vector<int8_t> out(plain.size());
+  const auto depth = static_cast<int32_t>(plain.size() / static_cast<size_t>(out_c));
+  tn_pair_weights(plain.data(), out_c, depth, out.data());
+  return out;
+}
+
 inline std::string dims_str(const tn_dims& d) {
   std::ostringstream s;
   s << d.h << "x" << d.w << "x" << d.c;
