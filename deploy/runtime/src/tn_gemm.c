@@ -1079,12 +1079,31 @@ void tn_gemm_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, co
 
 #else /* portable */
 
-/* Where weight k of row oc lies in the paired layout (tn_pair_weights). */
-TN_ALWAYS_INLINE int32_t tn_paired_index(int32_t oc, int32_t out_c, int32_t depth, int32_t k) {
-  if ((oc | 1) >= out_c) return oc * depth + k; /* an odd last row: plain */
-  const int32_t base = (oc & ~1) * depth, full = depth & ~3, odd = oc & 1;
-  if (k < full) return base + 2 * (k & ~3) + 4 * odd + (k & 3);
-  return base + 2 * full + odd * (depth & 3) + (k - full);
+/* The four sums of products of a channel pair's paired weights `w`
+ * (tn_pair_weights) with columns col0 and col1, added to the accumulators
+ * (acc<channel><column>). */
+__attribute__((noinline)) static void tn_pair_dot(const int8_t* w, const int16_t* col0,
+                                                 const int16_t* col1, int32_t depth, int32_t* a00,
+                                                 int32_t* a01, int32_t* a10, int32_t* a11) {
+  int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+  const int32_t full = depth & ~3, rest = depth & 3;
+  for (int32_t k = 0; k < full; k += 4, w += 8) {
+    for (int32_t i = 0; i < 4; ++i) {
+      const int32_t a = col0[k + i], b = col1[k + i], u = w[i], v = w[4 + i];
+      s00 += a * u;
+      s01 += b * u;
+      s10 += a * v;
+      s11 += b * v;
+    }
+  }
+  for (int32_t i = 0; i < rest; ++i) {
+    const int32_t a = col0[full + i], b = col1[full + i], u = w[i], v = w[rest + i];
+    s00 += a * u;
+    s01 += b * u;
+    s10 += a * v;
+    s11 += b * v;
+  }
+  *a00 = s00, *a01 = s01, *a10 = s10, *a11 = s11;
 }
 
 void tn_widen_column(const int8_t* src, int32_t n, int32_t offset, int16_t* cols, int32_t depth,
@@ -1108,15 +1127,7 @@ void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const t
   for (; oc + 2 <= out_c; oc += 2) {
     int32_t acc00 = (o.bias != 0 ? o.bias[oc] : 0), acc01 = acc00;
     int32_t acc10 = (o.bias != 0 ? o.bias[oc + 1] : 0), acc11 = acc10;
-    for (int32_t k = 0; k < depth; ++k) {
-      const int32_t a = col0[k], b = col1[k];
-      const int32_t u = weights[tn_paired_index(oc, out_c, depth, k)];
-      const int32_t v = weights[tn_paired_index(oc + 1, out_c, depth, k)];
-      acc00 += a * u;
-      acc01 += b * u;
-      acc10 += a * v;
-      acc11 += b * v;
-    }
+    tn_pair_dot(weights + oc * depth, col0, col1, depth, &acc00, &acc01, &acc10, &acc11);
     tn_store_pair(&o, oc, acc00, acc10, out0);
     if (out1 != 0) tn_store_pair(&o, oc, acc01, acc11, out1);
   }
@@ -1152,15 +1163,7 @@ TN_ALWAYS_INLINE void tn_gemm_fast_body(const int8_t* weights, int32_t out_c, in
   for (; oc + 2 <= out_c; oc += 2) {
     int32_t acc00 = q->bias[oc] * 2, acc01 = acc00;
     int32_t acc10 = q->bias[oc + 1] * 2, acc11 = acc10;
-    for (int32_t k = 0; k < depth; ++k) {
-      const int32_t a = col0[k], b = col1[k];
-      const int32_t u = weights[tn_paired_index(oc, out_c, depth, k)];
-      const int32_t v = weights[tn_paired_index(oc + 1, out_c, depth, k)];
-      acc00 += a * u;
-      acc01 += b * u;
-      acc10 += a * v;
-      acc11 += b * v;
-    }
+    tn_pair_dot(weights + oc * depth, col0, col1, depth, &acc00, &acc01, &acc10, &acc11);
     const int32_t m0 = q->multiplier[oc], m1 = q->multiplier[oc + 1];
     const int32_t r0 = ~q->shift[oc], r1 = ~q->shift[oc + 1];
     const int32_t c0 = tn_rqf_c(k2, r0), c1 = tn_rqf_c(k2, r1);
@@ -1205,11 +1208,21 @@ void tn_widen_one2(const int8_t* a, int32_t depth, int32_t offset, int16_t* cols
 void tn_gemm1_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth,
                           const tn_requant* q, const tn_rqf* f, const int16_t* cols,
                           int8_t* out) {
-  for (int32_t oc = 0; oc < out_c; ++oc) {
+  const int32_t k2 = f->k2;
+  int32_t oc = 0;
+  for (; oc + 2 <= out_c; oc += 2) {  /* pairs, the one column as both */
+    int32_t a0 = q->bias[oc] * 2, a1 = q->bias[oc + 1] * 2, d0 = a0, d1 = a1;
+    tn_pair_dot(weights + oc * depth, cols, cols, depth, &a0, &d0, &a1, &d1);
+    const int32_t r0 = ~q->shift[oc], r1 = ~q->shift[oc + 1];
+    out[oc] = tn_rqf_out(f, tn_rqf_pre(a0, q->multiplier[oc], tn_rqf_c(k2, r0), r0), f->full);
+    out[oc + 1] = tn_rqf_out(f, tn_rqf_pre(a1, q->multiplier[oc + 1], tn_rqf_c(k2, r1), r1), f->full);
+  }
+  if (oc < out_c) {  /* an odd last channel: plain */
+    const int8_t* w = weights + oc * depth;
     int32_t acc = q->bias[oc] * 2;
-    for (int32_t k = 0; k < depth; ++k) acc += cols[k] * weights[tn_paired_index(oc, out_c, depth, k)];
+    for (int32_t k = 0; k < depth; ++k) acc += cols[k] * w[k];
     const int32_t r = ~q->shift[oc];
-    out[oc] = tn_rqf_out(f, tn_rqf_pre(acc, q->multiplier[oc], tn_rqf_c(f->k2, r), r), f->full);
+    out[oc] = tn_rqf_out(f, tn_rqf_pre(acc, q->multiplier[oc], tn_rqf_c(k2, r), r), f->full);
   }
 }
 
