@@ -16,12 +16,14 @@
  * On Arm the fast path's common case is hand-scheduled asm (tn_pw_tiles_asm):
  * per group of 4 input channels for 2 output channels x 2 pixels (16 MACs),
  *   1 LDM     the group's four column words (A even, A odd, B even, B odd)
- *   2 LDR     one weight word per channel (any alignment)
+ *   1 LDRD    both channels' weight words (the weights are paired, see
+ *             tn_pair_weights: the two rows' groups interleaved)
  *   4 SXTB16  weight words -> even/odd int16 pairs (ROR #8 for the odd bytes)
  *   8 SMLAD
- * 15 instructions, with the loop's CMP/BNE once per 4 groups (entered
- * Duff-style so the count need not be a multiple of 4): ~0.97 instructions
- * per MAC. Per 2 x 2 tile another ~40 (biases, per channel multiplier /
+ * 14 instructions, with the loop's CMP/BNE once per 4 groups (entered
+ * Duff-style so the count need not be a multiple of 4): ~0.9 instructions
+ * per MAC (the stem's depth 27, whose pairs are not word-aligned, loads the
+ * two words with two LDRs). Per 2 x 2 tile another ~40 (biases, per channel multiplier /
  * shift / C, four outputs through ADD/SMMLAR/ASR/SSAT, two STRH). Pointwise
  * hands it the whole layer (tn_pointwise_fast_layer): the asm also widens
  * each pixel pair (2 LDR, 8 SXTAB16, STM per group) and walks the pairs;
@@ -168,9 +170,11 @@ void tn_gemm_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const t
 
 /* ---- the fast path: doubled columns, tn_rqf requantisation
  *
- * Per group of 4 k for 2 output channels x 2 pixels (16 MACs), in Arm asm:
+ * Per group of 4 k for 2 output channels x 2 pixels (16 MACs), in Arm asm
+ * (the C body's inline asm; tn_pw_tiles_asm below loads both words at once):
  *   1 LDM     the group's four column words (A even, A odd, B even, B odd)
- *   2 LDR     one weight word per channel (any alignment)
+ *   2 LDR     one weight word per channel (any alignment; paired weights,
+ *             8 bytes per group)
  *   4 SXTB16  weight words -> even/odd int16 pairs
  *   8 SMLAD
  * 15 instructions, and the loop (two groups per pass) adds CMP/BNE: 1.0
@@ -431,7 +435,7 @@ __attribute__((noinline)) static void tn_gemm_fast_body(const int8_t* weights, i
  * above is the same algorithm (and what the host tests run); this one keeps
  * everything in registers across the tile except what the frame below holds.
  *
- * Per 2 x 2 tile: 15 instructions per group of 4 k (the first group takes
+ * Per 2 x 2 tile: 14 instructions per group of 4 k (the first group takes
  * the doubled biases as SMLAD accumulators, so the accumulators need no
  * copies), CMP/BNE per two groups, 9 to set up the tile and 32 to requantise
  * and store its four outputs and loop. Registers in the inner loop:
