@@ -69,8 +69,7 @@ int run(int argc, char** argv) {
     if (!a.patch.enabled()) continue;
     const std::string path = (work / (std::string(net) + "-patched.json")).string();
     write_file_atomic(path, arch_to_json(a).dump(2));
-    const std::string name = std::string(net) + " " + std::to_string(a.patch.n) + "x" +
-                             std::to_string(a.patch.n) + ":" + std::to_string(a.patch.split_block);
+    const std::string name = std::string(net) + " " + patch_setting(a.patch);
     cases.push_back({name, path, mcu_name});
     patched_names.push_back(name);
   }

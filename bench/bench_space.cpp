@@ -91,8 +91,8 @@ int compare_patches(const SearchSpace& space, const McuTarget& mcu, const Budget
     int64_t patched = 0;
     for (const auto& e : sr.history) patched += e.arch.patch.enabled() ? 1 : 0;
     const std::string patch = best.arch.patch.enabled()
-                                  ? strf("%dx%d:%d (+%.1f%% MACs)", best.arch.patch.n, best.arch.patch.n,
-                                         best.arch.patch.split_block, best.cost.patch_mac_overhead)
+                                  ? strf("%s (+%.1f%% MACs)", patch_setting(best.arch.patch).c_str(),
+                                         best.cost.patch_mac_overhead)
                                   : "none";
     table.add_row({row == 0 ? "none" : row == 1 ? "allowed" : "genes only", strf("%.2f", space_s),
                    strf("w%g-r%d", c.width, c.resolution), strf("%.2f", c.mean_mflops),

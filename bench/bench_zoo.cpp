@@ -206,12 +206,12 @@ int run(int argc, char** argv) {
       if (low >= 0 && sweep.rows[low].cost.arena_bytes < shipped.arena_bytes) {
         const PatchSweepRow& r = sweep.rows[low];
         lowest_kb = kb(r.cost.arena_bytes);
-        lowest_at = strf("%dx%d:%d", r.patch.n, r.patch.n, r.patch.split_block);
+        lowest_at = patch_setting(r.patch);
         lowest_reduction = strf("%.2fx", static_cast<double>(shipped.arena_bytes) /
                                              static_cast<double>(r.cost.arena_bytes));
         lowest_overhead = strf("+%.1f%%", r.cost.patch_mac_overhead);
       }
-      std::string setting = "none";
+      const std::string setting = patch_setting(best.patch);
       if (best.patch.enabled()) {
         ArchSpec patched = arch;
         patched.patch = best.patch;
@@ -222,7 +222,6 @@ int run(int argc, char** argv) {
           std::fprintf(stderr, "%s: patched plan check failed: %s\n", net.c_str(), why.c_str());
           ++bad_plans;
         }
-        setting = strf("%dx%d:%d", best.patch.n, best.patch.n, best.patch.split_block);
       }
       patches.add_row({net, kb(shipped.arena_bytes), setting, kb(best.cost.arena_bytes),
                        strf("%.2fx", static_cast<double>(shipped.arena_bytes) /

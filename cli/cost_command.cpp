@@ -13,18 +13,12 @@
 namespace tinynas::cli {
 namespace {
 
-std::string setting_name(const PatchSpec& p) {
-  if (!p.enabled()) return "layer by layer";
-  return std::to_string(p.n) + "x" + std::to_string(p.n) + ":" + std::to_string(p.split_block);
-}
-
 // Every patch setting the network can take, a row each (see patch_sweep).
 void print_patch_sweep(const PatchSweep& sweep, const std::string& arch, const McuTarget& mcu) {
   const CostReport& base = sweep.layer_by_layer;
   std::printf("patch settings of %s on %s: n x n patches (n = 2..8) through block B; %zu valid, "
               "%d refused (the receptive field or the tiling does not allow them)\n",
-              arch.c_str(), mcu.name.c_str(),
-              sweep.rows.size(), sweep.refused);
+              arch.c_str(), mcu.name.c_str(), sweep.rows.size(), sweep.refused);
   std::printf("%-15s %10s %6s %10s %8s %7s %11s %5s  %s\n", "setting", "arena B", "ratio",
               "peak SRAM", "MACs M", "MACs", "latency ms", "fits", "pareto");
   const auto row = [&](const std::string& name, const CostReport& c, bool pareto) {
@@ -35,7 +29,7 @@ void print_patch_sweep(const PatchSweep& sweep, const std::string& arch, const M
                 c.patch_mac_overhead, c.latency_ms, c.fits ? "yes" : "no", pareto ? "*" : "");
   };
   row("layer by layer", base, true);
-  for (const PatchSweepRow& r : sweep.rows) row(setting_name(r.patch), r.cost, r.pareto);
+  for (const PatchSweepRow& r : sweep.rows) row(patch_setting(r.patch), r.cost, r.pareto);
   const int32_t best = sweep.lowest_arena();
   if (best < 0 || sweep.rows[best].cost.arena_bytes >= base.arena_bytes) {
     std::printf("no patch setting lowers the arena below layer by layer's %lld B\n",
@@ -44,7 +38,7 @@ void print_patch_sweep(const PatchSweep& sweep, const std::string& arch, const M
   }
   const PatchSweepRow& b = sweep.rows[best];
   std::printf("lowest arena: %s, %lld B (%.3fx layer by layer) for %+.1f%% MACs\n",
-              setting_name(b.patch).c_str(), static_cast<long long>(b.cost.arena_bytes),
+              patch_setting(b.patch).c_str(), static_cast<long long>(b.cost.arena_bytes),
               static_cast<double>(b.cost.arena_bytes) / static_cast<double>(base.arena_bytes),
               b.cost.patch_mac_overhead);
 }

@@ -32,9 +32,7 @@ void load_trained(deploy::DeployOptions& d, int32_t resolution, const supernet::
   spdlog::info("exporting {} from checkpoint {} (BN recalibration, calibration images)", d.arch_path, d.checkpoint);
   // The supernet holds the network; its patch setting (if any) only changes
   // how the firmware runs it: exported layer by layer, deployed patched.
-  ArchSpec network = arch;
-  network.patch = PatchSpec{};
-  supernet::ExportedSubnet e = supernet::export_subnet(d.checkpoint, network, d.arch_path, options);
+  supernet::ExportedSubnet e = supernet::export_subnet(d.checkpoint, layer_by_layer(arch), d.arch_path, options);
   deploy::TrainedWeights t;
   for (auto& w : e.weights) t.ops.push_back({std::move(w.weights), std::move(w.bias)});
   t.calibration_images = std::move(e.calibration_images);

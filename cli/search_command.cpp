@@ -182,8 +182,7 @@ class SupernetEvaluator : public AccuracyEvaluator {
                     archs.size() > 1);
     std::vector<double> out;
     for (const ArchSpec& a : archs) {
-      ArchSpec network = a;
-      network.patch = PatchSpec{};
+      const ArchSpec network = layer_by_layer(a);
       const std::string key = arch_to_json(network).dump();
       auto it = scored_.find(key);
       if (it == scored_.end()) it = scored_.emplace(key, accuracy_.top1({network}).front()).first;
@@ -947,8 +946,7 @@ Command add_search_command(CLI::App& app) {
     const ArchSpec winner = arch_from_document(winner_doc);
     // The supernet's subnet; the winner may add a patch setting (a gene of
     // spaces with `patch:`), which only the firmware uses.
-    ArchSpec network = winner;
-    network.patch = PatchSpec{};
+    const ArchSpec network = layer_by_layer(winner);
 
     // ---- 4. fine-tuning ---------------------------------------------------------
     const json ft_inputs = {{"search", search_inputs}, {"epochs", o->finetune_epochs}, {"lr", o->finetune_lr},

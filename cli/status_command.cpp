@@ -142,11 +142,15 @@ std::vector<Row> search_rows(const fs::path& dir) {
   return rows;
 }
 
-// The output of a shell command, "" when it fails.
+// The output of a shell command, "" when it fails or cannot be started.
 std::string capture(const std::string& cmd) {
-  int status = 0;
-  const std::string out = slurm::run_command(cmd + " 2>/dev/null", status);
-  return status == 0 ? out : "";
+  try {
+    int status = 0;
+    const std::string out = slurm::run_command(cmd + " 2>/dev/null", status);
+    return status == 0 ? out : "";
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 // Slurm's word for each recorded job: squeue while it is queued or running,

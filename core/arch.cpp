@@ -168,6 +168,11 @@ int32_t receptive_field(const ArchSpec& arch, int32_t block) {
   return static_cast<int32_t>(field);
 }
 
+std::string patch_setting(const PatchSpec& patch) {
+  if (!patch.enabled()) return "none";
+  return std::to_string(patch.n) + "x" + std::to_string(patch.n) + ":" + std::to_string(patch.split_block);
+}
+
 std::string patch_problem(const ArchSpec& arch) {
   const PatchSpec& p = arch.patch;
   if (!p.enabled() && p.split_block == -1) return "";

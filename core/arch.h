@@ -53,6 +53,8 @@ struct PatchSpec {
   bool enabled() const { return n > 0; }
   bool operator==(const PatchSpec&) const = default;
 };
+// "NxN:B", as --patch takes it; "none" when patching is off.
+std::string patch_setting(const PatchSpec& patch);
 
 struct ArchSpec {
   int32_t resolution = 0;    // square input, H = W = resolution
@@ -67,6 +69,13 @@ struct ArchSpec {
 
   int32_t num_blocks() const;
 };
+
+// The same network without its patch setting: what the supernet, training,
+// quantisation and the host reference see (patching never changes an output).
+inline ArchSpec layer_by_layer(ArchSpec arch) {
+  arch.patch = PatchSpec{};
+  return arch;
+}
 
 // Size limits validate() enforces. Real networks have tens of blocks and at
 // most a few thousand channels; the limits keep every figure the lowering and

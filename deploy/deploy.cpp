@@ -141,15 +141,12 @@ PreparedModel prepare_deploy(const DeployOptions& o) {
   const ArchSpec& arch = p.arch;
   if (arch.patch.enabled()) {
     if (const std::string problem = patch_problem(arch); !problem.empty())
-      throw Error(o.arch_path + ": patch " + std::to_string(arch.patch.n) + "x" +
-                  std::to_string(arch.patch.n) + ":" + std::to_string(arch.patch.split_block) + ": " +
-                  problem);
+      throw Error(o.arch_path + ": patch " + patch_setting(arch.patch) + ": " + problem);
   }
   // The network is quantised layer by layer (the float network and the host
   // reference are that one); a patched architecture then runs the same int8
   // layers patch by patch.
-  ArchSpec layer_arch = arch;
-  layer_arch.patch = PatchSpec{};
+  const ArchSpec layer_arch = layer_by_layer(arch);
   const Budget budget = budget_for(mcu, o.flash_budget, o.sram_budget);
   p.predicted = estimate_cost(arch, mcu, budget);
   const CostReport& predicted = p.predicted;

@@ -311,8 +311,7 @@ QuantizedModel with_patches(const QuantizedModel& model, const PatchSpec& patch)
   out.arch = model.arch;
   out.arch.patch = patch;
   if (const std::string problem = patch_problem(out.arch); !problem.empty())
-    throw Error("patch " + std::to_string(patch.n) + "x" + std::to_string(patch.n) + ":" +
-                std::to_string(patch.split_block) + ": " + problem);
+    throw Error("patch " + patch_setting(patch) + ": " + problem);
   out.graph = lower(out.arch);
   const OpGraph& g = out.graph;
   const OpGraph& layers = model.graph;

@@ -204,9 +204,7 @@ std::vector<int8_t> run_reference(const QuantizedModel& model, const std::vector
   // Patches change the order of the work, never a value: the answer is the
   // network run layer by layer, with each layer's parameters from the op
   // that owns them.
-  ArchSpec layer_arch = model.arch;
-  layer_arch.patch = PatchSpec{};
-  const OpGraph layers = lower(layer_arch);
+  const OpGraph layers = lower(layer_by_layer(model.arch));
   if (layers.ops.size() + static_cast<size_t>(g.patch_ops) !=
       g.ops.size() + static_cast<size_t>(patch_stage_layers(g)))
     throw Error("run_reference: the patched graph does not match its architecture");

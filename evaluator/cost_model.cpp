@@ -115,8 +115,7 @@ CostReport estimate_cost(const ArchSpec& arch, const McuTarget& mcu, const Budge
 PatchChoice choose_patch(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
                          double max_mac_overhead) {
   PatchChoice best;
-  ArchSpec a = arch;
-  a.patch = PatchSpec{};
+  ArchSpec a = layer_by_layer(arch);
   best.cost = estimate_cost(a, mcu, budget);
   const std::vector<int32_t> sizes = block_output_sizes(a);
   for (int32_t n = 2; n <= 4; ++n) {
@@ -152,8 +151,7 @@ int32_t PatchSweep::lowest_arena() const {
 PatchSweep patch_sweep(const ArchSpec& arch, const McuTarget& mcu, const Budget& budget,
                        int32_t max_grid) {
   PatchSweep sweep;
-  ArchSpec a = arch;
-  a.patch = PatchSpec{};
+  ArchSpec a = layer_by_layer(arch);
   sweep.layer_by_layer = estimate_cost(a, mcu, budget);
   const int32_t blocks = static_cast<int32_t>(block_output_sizes(a).size());
   for (int32_t n = 2; n <= std::min(max_grid, kMaxPatchGrid); ++n) {

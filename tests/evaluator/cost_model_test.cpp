@@ -344,9 +344,7 @@ TEST(CostModelPatchTest, ZooArenasWithPatches) {
     EXPECT_LE(best.cost.patch_mac_overhead, 15.0) << net;
     std::printf("%-12s arena %7lld -> %7lld B (%s), MACs +%.1f%%\n", net,
                 static_cast<long long>(plain.arena_bytes), static_cast<long long>(best.cost.arena_bytes),
-                best.patch.enabled() ? (std::to_string(best.patch.n) + "x" + std::to_string(best.patch.n) +
-                                        ":" + std::to_string(best.patch.split_block)).c_str()
-                                     : "none",
+                patch_setting(best.patch).c_str(),
                 best.cost.patch_mac_overhead);
   }
 }

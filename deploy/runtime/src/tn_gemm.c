@@ -23,10 +23,11 @@
  * 14 instructions, with the loop's CMP/BNE once per 4 groups (entered
  * Duff-style so the count need not be a multiple of 4): ~0.9 instructions
  * per MAC (the stem's depth 27, whose pairs are not word-aligned, loads the
- * two words with two LDRs). Per 2 x 2 tile another ~40 (biases, per channel multiplier /
- * shift / C, four outputs through ADD/SMMLAR/ASR/SSAT, two STRH). Pointwise
- * hands it the whole layer (tn_pointwise_fast_layer): the asm also widens
- * each pixel pair (2 LDR, 8 SXTAB16, STM per group) and walks the pairs;
+ * two words with two LDRs). Per 2 x 2 tile another ~40 (biases, per channel
+ * multiplier / shift / C, four outputs through ADD/SMMLAR/ASR/SSAT, two
+ * STRH). Pointwise hands it the whole layer (tn_pointwise_fast_layer): the
+ * asm also widens each pixel pair (2 LDR, 8 SXTAB16, STM per group) and
+ * walks the pairs;
  * conv2d's 3x3x3 stem hands it rows of pixel pairs whose patches need no
  * padding, widened straight from the input (tn_gemm_plan_conv3). The C
  * versions of the same algorithm (tn_g22_run & co.) are what the host tests
@@ -440,9 +441,8 @@ __attribute__((noinline)) static void tn_gemm_fast_body(const int8_t* weights, i
  * copies), CMP/BNE per two groups, 9 to set up the tile and 32 to requantise
  * and store its four outputs and loop. Registers in the inner loop:
  * r0 a00, r1 a01, r2 a10, r3 a11 (acc<channel><pixel>), r4 column pointer,
- * r5 the channel pair's weights, r6/r12 channel 1's/0's weight word (and
- * lr an odd half), r7 end of the columns, r8-r11 the group's
- * column words, r12/lr a weight word and its odd half. */
+ * r5 the channel pair's weights, r7 end of the columns, r8-r11 the group's
+ * column words, r12/r6 channel 0's/1's weight word and lr an odd half. */
 typedef struct {
   const int32_t* mult;    /* 0: this tile's channel pair, advanced per tile */
   const int32_t* shift;   /* 4 */
@@ -1038,8 +1038,8 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
                             int16_t* cols, int8_t* output) {
 #if defined(TN_ARM_DSP_ASM)
-  if (!f->full || !tn_pw_asm_shape(weights, depth >> 2, depth & 3) || (out_c & 1) != 0 ||
-      pixel_pairs <= 0 || (depth & 3) != 0)
+  if (!f->full || (depth & 3) != 0 || !tn_pw_asm_shape(weights, depth >> 2, 0) ||
+      (out_c & 1) != 0 || pixel_pairs <= 0)
     return 0;
   tn_pw_job j;
   tn_pw_job_init(&j, weights, out_c, depth, q, f, cols, out_c);
