@@ -627,6 +627,43 @@ typedef char tn_dw3x2_job_size_check[sizeof(tn_dw3x2_job) == 96 ? 1 : -1];
   "asr " R ", " R ", r6\n\t"                                           \
   "ssat " R ", #8, " R ", asr #1\n\t"
 
+/* Phase 2 of the two-row kernels (frame from 44 as tn_dw3x2_job), then the
+ * next row pair. */
+#define TN_DWX2_PHASE2                                                 \
+  "add r12, sp, #44\n\t"                                               \
+  "ldm r12, {r0, r4, r5, r6, r7, r8, r9, r10}\n\t"                     \
+  "cmp r0, #0\n\t"                                                     \
+  "beq 12f\n\t"                                                        \
+  "11:\n\t"                                                            \
+  "ldm r10!, {r2, r3, r11, r12}\n\t"                                   \
+  TN_DW_RQ("r2") TN_DW_RQ("r3") TN_DW_RQ("r11") TN_DW_RQ("r12")        \
+  "strb r2, [r8]\n\t"                                                  \
+  "strb r3, [r8, r7]\n\t"                                              \
+  "add lr, r8, r9\n\t"                                                 \
+  "strb r11, [lr]\n\t"                                                 \
+  "strb r12, [lr, r7]\n\t"                                             \
+  "add r8, r8, r7, lsl #1\n\t"                                         \
+  "subs r0, r0, #1\n\t"                                                \
+  "bne 11b\n\t"                                                        \
+  "12:\n\t"                                                            \
+  "ldr r1, [sp, #84]\n\t"                                              \
+  "cmp r1, #0\n\t"                                                     \
+  "beq 14f\n\t"                                                        \
+  "ldrd r2, r3, [r10]\n\t"                                             \
+  TN_DW_RQ("r2") TN_DW_RQ("r3")                                        \
+  "strb r2, [r8]\n\t"                                                  \
+  "strb r3, [r8, r9]\n\t"                                              \
+  "add r8, r8, r7\n\t"                                                 \
+  "14:\n\t"                                                            \
+  "add r8, r8, r9\n\t"                                                 \
+  "str r8, [sp, #64]\n\t"                                              \
+  "ldr r0, [sp]\n\t"                                                   \
+  "ldrd r1, r2, [sp, #76]\n\t"                                         \
+  "add r0, r0, r2\n\t"                                                 \
+  "str r0, [sp]\n\t"                                                   \
+  "subs r1, r1, #1\n\t"                                                \
+  "str r1, [sp, #76]\n\t"
+
 /* Input row word at ADDR: r2 its even pair, lr its odd pair. */
 #define TN_DW3X2_LOAD(ADDR)                                            \
   "ldr r2, " ADDR "\n\t"                                               \
@@ -693,39 +730,7 @@ __attribute__((naked, noinline)) static void tn_dw3s1x2_asm(const tn_dw3x2_job* 
       "4:\n\t"
       /* Phase 2: r0 pairs, r4 m, r5 c, r6 rm, r7 step, r8 out (row y), r9
        * rowbytes (row y + 1 = r8 + r9), r10 the accumulators. */
-      "add r12, sp, #44\n\t"
-      "ldm r12, {r0, r4, r5, r6, r7, r8, r9, r10}\n\t"
-      "cmp r0, #0\n\t"
-      "beq 12f\n\t"
-      "11:\n\t"
-      "ldm r10!, {r2, r3, r11, r12}\n\t"
-      TN_DW_RQ("r2") TN_DW_RQ("r3") TN_DW_RQ("r11") TN_DW_RQ("r12")
-      "strb r2, [r8]\n\t"
-      "strb r3, [r8, r7]\n\t"
-      "add lr, r8, r9\n\t"
-      "strb r11, [lr]\n\t"
-      "strb r12, [lr, r7]\n\t"
-      "add r8, r8, r7, lsl #1\n\t"
-      "subs r0, r0, #1\n\t"
-      "bne 11b\n\t"
-      "12:\n\t"
-      "ldr r1, [sp, #84]\n\t"
-      "cmp r1, #0\n\t"
-      "beq 14f\n\t"
-      "ldrd r2, r3, [r10]\n\t"
-      TN_DW_RQ("r2") TN_DW_RQ("r3")
-      "strb r2, [r8]\n\t"
-      "strb r3, [r8, r9]\n\t"
-      "add r8, r8, r7\n\t"
-      "14:\n\t"
-      "add r8, r8, r9\n\t"
-      "str r8, [sp, #64]\n\t"
-      "ldr r0, [sp]\n\t"
-      "ldrd r1, r2, [sp, #76]\n\t"
-      "add r0, r0, r2\n\t"
-      "str r0, [sp]\n\t"
-      "subs r1, r1, #1\n\t"
-      "str r1, [sp, #76]\n\t"
+      TN_DWX2_PHASE2
       "bne 1b\n\t"
       TN_DW3_LEAVE);
 }
@@ -1005,42 +1010,6 @@ typedef char tn_dw5x2_job_size_check[sizeof(tn_dw5x2_job) == 96 ? 1 : -1];
   TN_DW5X2_SMAC("r6")                    \
   "add r0, r0, r1\n\t"
 
-/* Phase 2 of the two-row kernels (frame from 44 as tn_dw3x2_job), then the
- * next row pair. */
-#define TN_DWX2_PHASE2                                                 \
-  "add r12, sp, #44\n\t"                                               \
-  "ldm r12, {r0, r4, r5, r6, r7, r8, r9, r10}\n\t"                     \
-  "cmp r0, #0\n\t"                                                     \
-  "beq 12f\n\t"                                                        \
-  "11:\n\t"                                                            \
-  "ldm r10!, {r2, r3, r11, r12}\n\t"                                   \
-  TN_DW_RQ("r2") TN_DW_RQ("r3") TN_DW_RQ("r11") TN_DW_RQ("r12")        \
-  "strb r2, [r8]\n\t"                                                  \
-  "strb r3, [r8, r7]\n\t"                                              \
-  "add lr, r8, r9\n\t"                                                 \
-  "strb r11, [lr]\n\t"                                                 \
-  "strb r12, [lr, r7]\n\t"                                             \
-  "add r8, r8, r7, lsl #1\n\t"                                         \
-  "subs r0, r0, #1\n\t"                                                \
-  "bne 11b\n\t"                                                        \
-  "12:\n\t"                                                            \
-  "ldr r1, [sp, #84]\n\t"                                              \
-  "cmp r1, #0\n\t"                                                     \
-  "beq 14f\n\t"                                                        \
-  "ldrd r2, r3, [r10]\n\t"                                             \
-  TN_DW_RQ("r2") TN_DW_RQ("r3")                                        \
-  "strb r2, [r8]\n\t"                                                  \
-  "strb r3, [r8, r9]\n\t"                                              \
-  "add r8, r8, r7\n\t"                                                 \
-  "14:\n\t"                                                            \
-  "add r8, r8, r9\n\t"                                                 \
-  "str r8, [sp, #64]\n\t"                                              \
-  "ldr r0, [sp]\n\t"                                                   \
-  "ldrd r1, r2, [sp, #76]\n\t"                                         \
-  "add r0, r0, r2\n\t"                                                 \
-  "str r0, [sp]\n\t"                                                   \
-  "subs r1, r1, #1\n\t"                                                \
-  "str r1, [sp, #76]\n\t"
 
 __attribute__((naked, noinline)) static void tn_dw5s1x2_asm(const tn_dw5x2_job* job) {
   __asm__ volatile(
