@@ -467,6 +467,18 @@ typedef char tn_dw3_job_size_check[sizeof(tn_dw3_job) == 96 ? 1 : -1];
   "add r0, sp, #48\n\t"                                                \
   "stm r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
 
+/* The end of phase 2, one-row and two-row kernels alike (the frames agree
+ * there): r8, the next output row, into the frame; the input row pointer
+ * advanced by `advance`; the rows left counted down (Z set after the last). */
+#define TN_DW_NEXT_ROW                                                 \
+  "str r8, [sp, #64]\n\t"                                              \
+  "ldr r0, [sp]\n\t"                                                   \
+  "ldrd r1, r2, [sp, #76]\n\t"                                         \
+  "add r0, r0, r2\n\t"                                                 \
+  "str r0, [sp]\n\t"                                                   \
+  "subs r1, r1, #1\n\t"                                                \
+  "str r1, [sp, #76]\n\t"
+
 /* Phase 2: r0 quads, r1 the rest, r4 m, r5 c, r6 rm, r7 step, r8 out, r9
  * 3 step, r10 the accumulators (four at a time into r2, r3, r11, r12); then
  * the next row. */
@@ -512,13 +524,7 @@ typedef char tn_dw3_job_size_check[sizeof(tn_dw3_job) == 96 ? 1 : -1];
   "subs r1, r1, #1\n\t"                                                \
   "bne 13b\n\t"                                                        \
   "14:\n\t"                                                            \
-  "str r8, [sp, #64]\n\t"                                              \
-  "ldr r0, [sp]\n\t"                                                   \
-  "ldrd r1, r2, [sp, #76]\n\t"                                         \
-  "add r0, r0, r2\n\t"                                                 \
-  "str r0, [sp]\n\t"                                                   \
-  "subs r1, r1, #1\n\t"                                                \
-  "str r1, [sp, #76]\n\t"
+  TN_DW_NEXT_ROW
 
 #define TN_DW3_LEAVE                                                   \
   "add sp, sp, #96\n\t"                                                \
@@ -656,13 +662,7 @@ typedef char tn_dw3x2_job_size_check[sizeof(tn_dw3x2_job) == 96 ? 1 : -1];
   "add r8, r8, r7\n\t"                                                 \
   "14:\n\t"                                                            \
   "add r8, r8, r9\n\t"                                                 \
-  "str r8, [sp, #64]\n\t"                                              \
-  "ldr r0, [sp]\n\t"                                                   \
-  "ldrd r1, r2, [sp, #76]\n\t"                                         \
-  "add r0, r0, r2\n\t"                                                 \
-  "str r0, [sp]\n\t"                                                   \
-  "subs r1, r1, #1\n\t"                                                \
-  "str r1, [sp, #76]\n\t"
+  TN_DW_NEXT_ROW
 
 /* Input row word at ADDR: r2 its even pair, lr its odd pair. */
 #define TN_DW3X2_LOAD(ADDR)                                            \
