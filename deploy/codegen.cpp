@@ -212,6 +212,10 @@ void emit_params(const QuantizedModel& m, const MemoryPlan& plan, size_t i, CEmi
         if (vi.row_stride != 0) f.push_back({"in_row_stride", c_int(vi.row_stride), ""});
         if (vo.row_stride != 0) f.push_back({"out_row_stride", c_int(vo.row_stride), ""});
       }
+      // The model's one scratch is sized for its largest user: where it holds
+      // three pixels' columns, the kernel takes three pixels per pass.
+      if (plan.scratch_bytes >= int64_t{6} * in.c)
+        f.push_back({"scratch_bytes", c_int(plan.scratch_bytes), ""});
       c.struct_init("static const", "tn_pointwise_params", n, f);
       break;
     }

@@ -91,6 +91,7 @@ static const tn_pointwise_params tn_op2 = {
     .multiplier = tn_op2_multiplier,
     .shift = tn_op2_shift,
   },
+  .scratch_bytes = 464,
 };
 
 /*
@@ -133,6 +134,7 @@ static const tn_pointwise_params tn_op4 = {
     .multiplier = tn_op4_multiplier,
     .shift = tn_op4_shift,
   },
+  .scratch_bytes = 464,
 };
 
 /*
@@ -176,6 +178,7 @@ static const tn_pointwise_params tn_op6 = {
     .multiplier = tn_op6_multiplier,
     .shift = tn_op6_shift,
   },
+  .scratch_bytes = 464,
 };
 
 /*
@@ -196,6 +199,7 @@ static const tn_pointwise_params tn_op7 = {
     .multiplier = tn_op7_multiplier,
     .shift = tn_op7_shift,
   },
+  .scratch_bytes = 464,
 };
 
 /*
@@ -239,6 +243,7 @@ static const tn_pointwise_params tn_op9 = {
     .multiplier = tn_op9_multiplier,
     .shift = tn_op9_shift,
   },
+  .scratch_bytes = 464,
 };
 
 /*

@@ -97,6 +97,10 @@ typedef struct {
                              kernel takes them plain */
   tn_requant q;
   int32_t in_row_stride, out_row_stride;  /* bytes; 0: contiguous */
+  /* Bytes the scratch buffer holds; 0 means get_buffer_size's 4 * in.c. With
+   * 6 * in.c or more (the model's one scratch is sized for its largest user,
+   * often a depthwise layer), the Arm asm takes three pixels per pass. */
+  int32_t scratch_bytes;
 } tn_pointwise_params;
 
 typedef struct {

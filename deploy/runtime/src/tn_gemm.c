@@ -820,6 +820,239 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "add sp, sp, #104\n\t"
       "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
 }
+
+/* ---- three pixels per pass (pointwise only, where the scratch holds
+ * 6 * depth bytes: tn_pointwise_params.scratch_bytes). With the weights
+ * paired, a group's two weight words are unpacked once (LDRD, 4 SXTB16) and
+ * serve three pixels, each pixel's two column words coming with one LDRD:
+ *   1 LDRD + 4 SXTB16 + 3 x (LDRD + 4 SMLAD) = 20 instructions per 24 MACs
+ * (14 per 16 for the 2 x 2 tile), and the tile's per-channel work (biases,
+ * multiplier, shift, C) is shared by three outputs per channel. Registers in
+ * the inner loop: r0/r1 pixel A's accumulators (channel 0/1), r2/r3 B's,
+ * r8/r9 C's, r4 column pointer, r5 the channel pair's weights, r6/r7 a
+ * pixel's two column words, r10/r11 channel 0's even/odd weight halves,
+ * r12/lr channel 1's; the loop end is read from the frame. Column layout per
+ * group of 4 k: 24 bytes [A(k0,k2) A(k1,k3) B(k0,k2) B(k1,k3) C(k0,k2)
+ * C(k1,k3)], widened by the asm (3 LDR, 12 SXTAB16, STM per group). The
+ * frame is the job (offsets below). */
+typedef struct {
+  const int32_t* mult;     /* 0: this tile's channel pair, advanced per tile */
+  const int32_t* shift;    /* 4 */
+  int8_t* out;             /* 8: pixel A's output at the pair */
+  int32_t cout;            /* 12: bytes from one pixel's outputs to the next's */
+  int32_t k2;              /* 16 */
+  int8_t* out_end;         /* 20: out0 + out_c */
+  const int32_t* bias;     /* 24 */
+  const int16_t* cols;     /* 28 */
+  const int16_t* cend;     /* 32: cols + 12 * groups */
+  int32_t depth;           /* 36 */
+  const int8_t* weights;   /* 40 */
+  int32_t entry;           /* 44: (the asm's) the variant's tile code */
+  const int32_t* bias0;    /* 48: per pixel triple, the arrays' starts */
+  const int32_t* mult0;    /* 52 */
+  const int32_t* shift0;   /* 56 */
+  const int8_t* input;     /* 60: the triple's first pixel */
+  uint32_t offset2;        /* 64: (2 * input_offset) in both lanes */
+  int32_t triples;         /* 68 */
+  int8_t* out0;            /* 72: the triple's first output */
+  int32_t span;            /* 76: out_c */
+  int32_t loop_entry;      /* 80: (the asm's) where the loop is entered */
+  int32_t pad_;            /* 84 */
+} tn_pw3_job;
+
+typedef char tn_pw3_job_size_check[sizeof(tn_pw3_job) == 88 ? 1 : -1];
+
+/* The first group: the doubled biases (r0, r1) start all six accumulators,
+ * so pixels C and B go before A, whose accumulators hold them. */
+#define TN_ASM3_W                        \
+  "ldrd r10, r12, [r5], #8\n\t"          \
+  "sxtb16 r11, r10, ror #8\n\t"          \
+  "sxtb16 r10, r10\n\t"                  \
+  "sxtb16 lr, r12, ror #8\n\t"           \
+  "sxtb16 r12, r12\n\t"
+
+#define TN_ASM3_MAC(A0, A1, S0, S1)      \
+  "smlad " A0 ", r10, r6, " S0 "\n\t"    \
+  "smlad " A0 ", r11, r7, " A0 "\n\t"    \
+  "smlad " A1 ", r12, r6, " S1 "\n\t"    \
+  "smlad " A1 ", lr, r7, " A1 "\n\t"
+
+#define TN_ASM3_G_FIRST                  \
+  TN_ASM3_W                              \
+  "ldrd r6, r7, [r4, #16]\n\t"           \
+  TN_ASM3_MAC("r8", "r9", "r0", "r1")    \
+  "ldrd r6, r7, [r4, #8]\n\t"            \
+  TN_ASM3_MAC("r2", "r3", "r0", "r1")    \
+  "ldrd r6, r7, [r4], #24\n\t"           \
+  TN_ASM3_MAC("r0", "r1", "r0", "r1")
+
+#define TN_ASM3_G                        \
+  TN_ASM3_W                              \
+  "ldrd r6, r7, [r4], #8\n\t"            \
+  TN_ASM3_MAC("r0", "r1", "r0", "r1")    \
+  "ldrd r6, r7, [r4], #8\n\t"            \
+  TN_ASM3_MAC("r2", "r3", "r2", "r3")    \
+  "ldrd r6, r7, [r4], #8\n\t"            \
+  TN_ASM3_MAC("r8", "r9", "r8", "r9")
+
+#define TN_ASM3_TILE_START               \
+  "ldr r12, [sp, #24]\n\t"               \
+  "ldrd r0, r1, [r12], #8\n\t"           \
+  "str r12, [sp, #24]\n\t"               \
+  "lsl r0, r0, #1\n\t"                   \
+  "lsl r1, r1, #1\n\t"                   \
+  "ldr r4, [sp, #28]\n\t"
+
+/* Channel 0's three outputs (r0, r2, r8) with m0 (r7), C0 (r4), r - 1 (r11);
+ * channel 1's (r1, r3, r9) with m1 (lr), C1 (r6), r - 1 (r12); each pixel's
+ * two bytes with one STRH. */
+#define TN_ASM3_RQ(ACC, M, C, RM)                \
+  "add r10, " C ", " ACC ", asr #31\n\t"         \
+  "smmlar " ACC ", " ACC ", " M ", r10\n\t"      \
+  "asr " ACC ", " ACC ", " RM "\n\t"             \
+  "ssat " ACC ", #8, " ACC ", asr #1\n\t"
+
+#define TN_ASM3_TILE_END                 \
+  "ldm sp, {r4, r6}\n\t"                 \
+  "ldrd r11, r12, [r6], #8\n\t"          \
+  "ldrd r7, lr, [r4], #8\n\t"            \
+  "stm sp, {r4, r6}\n\t"                 \
+  "ldr r6, [sp, #16]\n\t"                \
+  "mvn r11, r11\n\t"                     \
+  "mvn r12, r12\n\t"                     \
+  "lsl r4, r6, r11\n\t"                  \
+  "lsl r6, r6, r12\n\t"                  \
+  TN_ASM3_RQ("r0", "r7", "r4", "r11")    \
+  TN_ASM3_RQ("r2", "r7", "r4", "r11")    \
+  TN_ASM3_RQ("r8", "r7", "r4", "r11")    \
+  TN_ASM3_RQ("r1", "lr", "r6", "r12")    \
+  TN_ASM3_RQ("r3", "lr", "r6", "r12")    \
+  TN_ASM3_RQ("r9", "lr", "r6", "r12")    \
+  "bfi r0, r1, #8, #8\n\t"               \
+  "bfi r2, r3, #8, #8\n\t"               \
+  "bfi r8, r9, #8, #8\n\t"               \
+  "ldrd r10, r11, [sp, #8]\n\t"          \
+  "strh r2, [r10, r11]\n\t"              \
+  "strh r8, [r10, r11, lsl #1]\n\t"      \
+  "strh r0, [r10], #2\n\t"               \
+  "str r10, [sp, #8]\n\t"                \
+  "ldr r11, [sp, #20]\n\t"               \
+  "cmp r10, r11\n\t"
+
+__attribute__((naked, noinline)) static void tn_pw3_tiles_asm(const tn_pw3_job* job) {
+  __asm__ volatile(
+      "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+      "sub sp, sp, #88\n\t"
+      "ldm r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+      "stm sp, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+      "ldm r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"
+      "add lr, sp, #48\n\t"
+      "stm lr, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"
+      /* The variant from the group count g (2, 4: unrolled; else the loop,
+       * entered after the first group at the one that leaves a multiple of
+       * four: k = (g - 1) % 4 groups before the first check, 4 for k = 0). */
+      "ldr r2, [sp, #36]\n\t"
+      "lsr r2, r2, #2\n\t"
+      "sub r1, r2, #1\n\t"
+      "and r1, r1, #3\n\t"
+      TN_ADDR("r3", "241f")
+      "cmp r1, #1\n\t"
+      "bne 201f\n\t"
+      TN_ADDR("r3", "244f")
+      "201:\n\t"
+      "cmp r1, #2\n\t"
+      "bne 202f\n\t"
+      TN_ADDR("r3", "243f")
+      "202:\n\t"
+      "cmp r1, #3\n\t"
+      "bne 203f\n\t"
+      TN_ADDR("r3", "242f")
+      "203:\n\t"
+      TN_ADDR("r12", "222f")
+      "cmp r2, #2\n\t"
+      "bne 204f\n\t"
+      TN_ADDR("r12", "220f")
+      "204:\n\t"
+      "cmp r2, #4\n\t"
+      "bne 205f\n\t"
+      TN_ADDR("r12", "221f")
+      "205:\n\t"
+      "orr r12, r12, #1\n\t"
+      "orr r3, r3, #1\n\t"
+      "str r12, [sp, #44]\n\t"
+      "str r3, [sp, #80]\n\t"
+      /* The next pixel triple: reset the channel arrays' pointers... */
+      "280:\n\t"
+      "ldr r0, [sp, #48]\n\t"
+      "str r0, [sp, #24]\n\t"
+      "ldrd r1, r2, [sp, #52]\n\t"
+      "strd r1, r2, [sp, #0]\n\t"
+      "ldr r0, [sp, #72]\n\t"
+      "str r0, [sp, #8]\n\t"
+      "ldr r1, [sp, #76]\n\t"
+      "add r1, r0, r1\n\t"
+      "str r1, [sp, #20]\n\t"
+      /* ...and widen its three pixels (A r0, B lr, C r6: C first, so its
+       * word's register is free for A's odd column). */
+      "ldr r3, [sp, #60]\n\t"
+      "ldr r1, [sp, #36]\n\t"
+      "lsl r2, r1, #1\n\t"
+      "ldrd r4, r7, [sp, #28]\n\t"
+      "ldr r12, [sp, #64]\n\t"
+      "281:\n\t"
+      "ldr lr, [r3, r1]\n\t"
+      "ldr r6, [r3, r2]\n\t"
+      "ldr r0, [r3], #4\n\t"
+      "sxtab16 r10, r12, r6\n\t"
+      "sxtab16 r10, r10, r6\n\t"
+      "sxtab16 r11, r12, r6, ror #8\n\t"
+      "sxtab16 r11, r11, r6, ror #8\n\t"
+      "sxtab16 r5, r12, r0\n\t"
+      "sxtab16 r5, r5, r0\n\t"
+      "sxtab16 r6, r12, r0, ror #8\n\t"
+      "sxtab16 r6, r6, r0, ror #8\n\t"
+      "sxtab16 r8, r12, lr\n\t"
+      "sxtab16 r8, r8, lr\n\t"
+      "sxtab16 r9, r12, lr, ror #8\n\t"
+      "sxtab16 r9, r9, lr, ror #8\n\t"
+      "stm r4!, {r5, r6, r8, r9, r10, r11}\n\t"
+      "cmp r4, r7\n\t"
+      "bne 281b\n\t"
+      "add r3, r3, r2\n\t"
+      "str r3, [sp, #60]\n\t"
+      "ldr r5, [sp, #40]\n\t"
+      "ldr pc, [sp, #44]\n\t"
+      /* 2 groups */
+      "220:\n\t" TN_ASM3_TILE_START TN_ASM3_G_FIRST TN_ASM3_G TN_ASM3_TILE_END
+      "bne 220b\n\t"
+      "b 290f\n\t"
+      /* 4 groups */
+      "221:\n\t" TN_ASM3_TILE_START TN_ASM3_G_FIRST TN_ASM3_G TN_ASM3_G TN_ASM3_G
+      TN_ASM3_TILE_END
+      "bne 221b\n\t"
+      "b 290f\n\t"
+      /* the loop */
+      "222:\n\t" TN_ASM3_TILE_START TN_ASM3_G_FIRST
+      "ldr pc, [sp, #80]\n\t"
+      "241:\n\t" TN_ASM3_G
+      "242:\n\t" TN_ASM3_G
+      "243:\n\t" TN_ASM3_G
+      "244:\n\t" TN_ASM3_G
+      "ldr r6, [sp, #32]\n\t"
+      "cmp r4, r6\n\t"
+      "bne 241b\n\t" TN_ASM3_TILE_END
+      "bne 222b\n\t"
+      "290:\n\t"
+      "ldrd r0, r1, [sp, #68]\n\t"
+      "ldr r2, [sp, #12]\n\t"
+      "add r2, r2, r2, lsl #1\n\t"
+      "add r1, r1, r2\n\t"
+      "subs r0, r0, #1\n\t"
+      "strd r0, r1, [sp, #68]\n\t"
+      "bne 280b\n\t"
+      "add sp, sp, #88\n\t"
+      "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+}
 #endif
 
 /* ---- one pixel (an odd pixel count's last): columns [A even, A odd] per
@@ -1055,6 +1288,41 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
 #endif
 }
 
+int tn_pointwise_fast_layer3(const int8_t* input, int32_t triples, const int8_t* weights,
+                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
+                             int16_t* cols, int8_t* output) {
+#if defined(TN_ARM_DSP_ASM)
+  if (!f->full || (depth & 3) != 0 || !tn_pw_asm_shape(weights, depth >> 2, 0) ||
+      (out_c & 1) != 0 || triples <= 0)
+    return 0;
+  tn_pw3_job j;
+  j.mult = j.mult0 = q->multiplier;
+  j.shift = j.shift0 = q->shift;
+  j.bias = j.bias0 = q->bias;
+  j.out = j.out0 = output;
+  j.cout = out_c;
+  j.k2 = f->k2;
+  j.out_end = output + out_c;
+  j.cols = cols;
+  j.cend = cols + 12 * (depth >> 2);
+  j.depth = depth;
+  j.weights = weights;
+  j.entry = 0;
+  j.input = input;
+  j.offset2 = tn_pack16(2 * q->input_offset, 2 * q->input_offset);
+  j.triples = triples;
+  j.span = out_c;
+  j.loop_entry = 0;
+  j.pad_ = 0;
+  tn_pw3_tiles_asm(&j);
+  return 1;
+#else
+  (void)input, (void)triples, (void)weights, (void)out_c, (void)depth, (void)q, (void)f;
+  (void)cols, (void)output;
+  return 0;
+#endif
+}
+
 void tn_gemm_fast_s8_s16(const int8_t* weights, int32_t out_c, int32_t depth, const tn_requant* q,
                          const tn_rqf* f, const int16_t* cols, int8_t* out0, int8_t* out1) {
   if (f->full) {
@@ -1235,6 +1503,14 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
                             int16_t* cols, int8_t* output) {
   (void)input, (void)pixel_pairs, (void)weights, (void)out_c, (void)depth, (void)q, (void)f;
+  (void)cols, (void)output;
+  return 0;
+}
+
+int tn_pointwise_fast_layer3(const int8_t* input, int32_t triples, const int8_t* weights,
+                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
+                             int16_t* cols, int8_t* output) {
+  (void)input, (void)triples, (void)weights, (void)out_c, (void)depth, (void)q, (void)f;
   (void)cols, (void)output;
   return 0;
 }

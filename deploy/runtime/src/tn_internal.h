@@ -225,6 +225,12 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
                             int16_t* cols, int8_t* output);
 
+/* The same three pixels per pass: pixel triples [0, triples), cols holding
+ * 6 * depth bytes (the caller checks the scratch is that large). */
+int tn_pointwise_fast_layer3(const int8_t* input, int32_t triples, const int8_t* weights,
+                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
+                             int16_t* cols, int8_t* output);
+
 /* One pixel's product: cols from tn_widen_one2 (2 * (x + input_offset); DSP
  * layout per group of 4 (even pair, odd pair), then the rest). */
 void tn_widen_one2(const int8_t* a, int32_t depth, int32_t offset, int16_t* cols);

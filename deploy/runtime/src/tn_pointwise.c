@@ -2,7 +2,9 @@
  * so each pair of pixels is widened into the scratch columns and handed to the
  * GEMM core; no im2col. The fast path (tn_rqf parameters, a word-aligned
  * scratch) gives the Arm asm the whole layer at once where it applies (SSAT
- * mode, in.c a multiple of 4 and >= 8, even out.c), else runs pixel pairs
+ * mode, in.c a multiple of 4 and >= 8, even out.c): three pixels per pass
+ * where scratch_bytes says the scratch holds their columns (6 * in.c), the
+ * rest two per pass; else it runs pixel pairs
  * through the fast GEMM core; an odd pixel count's last pixel takes the
  * one-pixel core. Other parameters take the general path. */
 #include "tn_internal.h"
@@ -18,9 +20,14 @@ __attribute__((noinline)) static void tn_pointwise_run(const tn_pointwise_params
   const int32_t offset = p->q.input_offset;
   if (f != 0) {
     int32_t px = 0;
-    if (tn_pointwise_fast_layer(input, pixels >> 1, p->weights, cout, cin, &p->q, f, scratch,
-                                output)) {
-      px = pixels & ~1;
+    if (p->scratch_bytes >= 6 * cin &&
+        tn_pointwise_fast_layer3(input, pixels / 3, p->weights, cout, cin, &p->q, f, scratch,
+                                 output)) {
+      px = pixels / 3 * 3;
+    }
+    if (tn_pointwise_fast_layer(input + px * cin, (pixels - px) >> 1, p->weights, cout, cin,
+                                &p->q, f, scratch, output + px * cout)) {
+      px += (pixels - px) & ~1;
     }
     for (; px + 2 <= pixels; px += 2) {
       const int8_t* a = input + px * cin;
