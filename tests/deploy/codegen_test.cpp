@@ -58,6 +58,39 @@ TEST(CodegenTest, FollowsThePlan) {
   EXPECT_EQ(gen.kernels_used.size(), 6u);
 }
 
+// Pointwise kernels learn the model's one scratch size where it holds three
+// pixels' columns (6 * in.c bytes), so the Arm asm takes three pixels per
+// pass there; elsewhere the field stays out (0: get_buffer_size's 4 * in.c).
+TEST(CodegenTest, PointwiseParamsCarryTheScratchSizeWhereThreePixelsFit) {
+  const QuantizedModel q = tiny_quantized(1);
+  MemoryPlan plan = plan_memory(q.graph);
+  int64_t max_in_c = 0;
+  for (const Op& op : q.graph.ops)
+    if (op.kind == OpKind::kPointwiseConv2d)
+      max_in_c = std::max<int64_t>(max_in_c, q.graph.tensors[op.input].shape.c);
+  int pointwise = 0;
+  // The planned size, then either side of the widest layer's bound.
+  for (const int64_t scratch : {plan.scratch_bytes, 6 * max_in_c, 6 * max_in_c - 1}) {
+    plan.scratch_bytes = scratch;
+    const GeneratedModel gen = generate_c(q, plan, {"tiny test network"});
+    for (size_t i = 0; i < q.graph.ops.size(); ++i) {
+      const Op& op = q.graph.ops[i];
+      if (op.kind != OpKind::kPointwiseConv2d) continue;
+      ++pointwise;
+      const size_t at = gen.model_c.find(" tn_op" + std::to_string(i) + " = {");
+      ASSERT_NE(at, std::string::npos) << i;
+      const std::string params = gen.model_c.substr(at, gen.model_c.find("\n};", at) - at);
+      const int64_t in_c = q.graph.tensors[op.input].shape.c;
+      const bool fits = scratch >= 6 * in_c;
+      EXPECT_EQ(params.find(".scratch_bytes = " + std::to_string(scratch) + ",") != std::string::npos,
+                fits)
+          << "op " << i << " in.c " << in_c << " scratch " << scratch << "\n" << params;
+      if (!fits) EXPECT_EQ(params.find(".scratch_bytes"), std::string::npos) << params;
+    }
+  }
+  EXPECT_GT(pointwise, 0);
+}
+
 TEST(CodegenTest, DeterministicBytes) {
   const QuantizedModel q = tiny_quantized(3);
   const MemoryPlan plan = plan_memory(q.graph);
