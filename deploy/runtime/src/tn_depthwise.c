@@ -42,7 +42,11 @@
  *   likewise (tn_dw5s1x2_asm: six input rows for ten kernel rows, the
  *   previous kernel row's weights back through LDMDB);
  * - small maps: kernel rows and columns that never meet a real input pixel
- *   are cropped (a 7x7 kernel on a 3x3 map runs as its central 5x5).
+ *   are cropped (a 7x7 kernel on a 3x3 map runs as its central 5x5);
+ * - 3x3 and 5x5 maps under a 3x3 kernel (stride 1, padding 1, SSAT mode) skip
+ *   the image altogether: the channel's input rows become int16 pairs in
+ *   registers and every output is computed from them (tn_dw_smallmap:
+ *   ~24.5 instructions per output instead of 31-48).
  * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
  * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
  * (0.27: the copy is ~9.5 of it, see bench/README.md), 5x5 s1 ~44 at 10x10
@@ -1342,6 +1346,129 @@ __attribute__((noinline)) static void tn_dwf_c(const tn_depthwise_params* p,
   }
 }
 
+/* ---- 3x3 maps, 3x3 kernel, stride 1, padding 1 (tn_rqf parameters)
+ *
+ * On a 3x3 map the padded-image scheme spends most of a channel on overhead
+ * (copy set-up, a 3-wide row as a pair and an odd column, per-row set-up):
+ * ~430 instructions per channel for 81 products. Here the channel's nine
+ * inputs and nine weights go straight into registers as int16 pairs and
+ * every output is written from them, nothing copied:
+ *   input row r:  X01 = (x0, x1), X12 = (x1, x2)  (+ input_offset, SXTAB16)
+ *   kernel row i: W01 = (w0, w1), W12 = (w1, w2)  (doubled: tn_rqf's 2 * acc)
+ * and for output row y, each kernel row i meeting input row r = y + i - 1:
+ *   left   += SMLAD(X01, W12)          w1 x0 + w2 x1
+ *   middle += SMLAD(X01, W01) + SMLATT(X12, W12)
+ *   right  += SMLAD(X12, W01)          w0 x1 + w1 x2
+ * 28 MAC instructions for the 49 products that meet real pixels (the
+ * padding's are zero: the pairs hold x + input_offset). In place is safe:
+ * all nine inputs of a channel are read before any of its outputs is
+ * written, and no other channel's bytes are touched. */
+/* Input row r's pairs (x0, x1), (x1, x2) + input_offset; kernel row i's
+ * doubled pairs (w0, w1), (w1, w2). */
+#define TN_DW3MAP_ROW(R)                                                              \
+  const uint32_t b0_##R = (uint8_t)x[3 * (R) * step];                                  \
+  const uint32_t b1_##R = (uint8_t)x[(3 * (R) + 1) * step];                            \
+  const uint32_t b2_##R = (uint8_t)x[(3 * (R) + 2) * step];                            \
+  const uint32_t x01_##R = tn_sxtab16(off2, b0_##R | (b1_##R << 16));                  \
+  const uint32_t x12_##R = tn_sxtab16(off2, b1_##R | (b2_##R << 16));                  \
+  const uint32_t w01_##R = tn_pack16(2 * w[3 * (R)], 2 * w[3 * (R) + 1]);              \
+  const uint32_t w12_##R = tn_pack16(2 * w[3 * (R) + 1], 2 * w[3 * (R) + 2]);
+
+/* Kernel row I over input row R into the output row's three accumulators. */
+#define TN_DW3MAP_MAC(R, I)                                         \
+  left = tn_smlad(x01_##R, w12_##I, left);                          \
+  mid = tn_smlatt(x12_##R, w12_##I, tn_smlad(x01_##R, w01_##I, mid)); \
+  right = tn_smlad(x12_##R, w01_##I, right);
+
+#define TN_DW3MAP_OUT(Y)                                                   \
+  o[3 * (Y) * step] = tn_rqf_out(f, tn_rqf_pre(left, m, cc, rm), full);       \
+  o[(3 * (Y) + 1) * step] = tn_rqf_out(f, tn_rqf_pre(mid, m, cc, rm), full);  \
+  o[(3 * (Y) + 2) * step] = tn_rqf_out(f, tn_rqf_pre(right, m, cc, rm), full);
+
+TN_ALWAYS_INLINE void tn_dw3map_channel(const int8_t* x, const int8_t* w, int32_t step,
+                                         uint32_t off2, int32_t start, const tn_rqf* f,
+                                         int32_t m, int32_t rm, int8_t* o, int full) {
+  TN_DW3MAP_ROW(0)
+  TN_DW3MAP_ROW(1)
+  TN_DW3MAP_ROW(2)
+  const int32_t cc = tn_rqf_c(f->k2, rm);
+  int32_t left = start, mid = start, right = start;
+  TN_DW3MAP_MAC(0, 1)  /* output row 0: kernel rows 1, 2 over input rows 0, 1 */
+  TN_DW3MAP_MAC(1, 2)
+  TN_DW3MAP_OUT(0)
+  left = mid = right = start;
+  TN_DW3MAP_MAC(0, 0)  /* output row 1: kernel rows 0..2 over input rows 0..2 */
+  TN_DW3MAP_MAC(1, 1)
+  TN_DW3MAP_MAC(2, 2)
+  TN_DW3MAP_OUT(1)
+  left = mid = right = start;
+  TN_DW3MAP_MAC(1, 0)  /* output row 2: kernel rows 0, 1 over input rows 1, 2 */
+  TN_DW3MAP_MAC(2, 1)
+  TN_DW3MAP_OUT(2)
+}
+
+/* 5x5 maps, the same scheme row by row: input row r's pairs (x0, x1) ..
+ * (x3, x4) (+ input_offset) are made once per channel, and kernel row i over
+ * input row r adds to output row y = r - i + 1's five accumulators
+ *   x0: SMLAD(X01, W12)   x1..x3: SMLAD(X(j-1)j, W01) + SMLATT(Xj(j+1), W12)
+ *   x4: SMLAD(X34, W01)
+ * (8 MAC instructions per 15 products; 13 kernel rows meet real rows). */
+#define TN_DW5MAP_MAC(Q, W01, W12)                                       \
+  a0 = tn_smlad((Q)[0], W12, a0);                                        \
+  a1 = tn_smlatt((Q)[1], W12, tn_smlad((Q)[0], W01, a1));                \
+  a2 = tn_smlatt((Q)[2], W12, tn_smlad((Q)[1], W01, a2));                \
+  a3 = tn_smlatt((Q)[3], W12, tn_smlad((Q)[2], W01, a3));                \
+  a4 = tn_smlad((Q)[3], W01, a4);
+
+TN_ALWAYS_INLINE void tn_dw5map_channel(const int8_t* x, const int8_t* w, int32_t step,
+                                         uint32_t off2, int32_t start, const tn_rqf* f,
+                                         int32_t m, int32_t rm, int8_t* o, int full) {
+  uint32_t q[5][4];
+  for (int32_t r = 0; r < 5; ++r, x += 5 * step) {
+    const uint32_t b0 = (uint8_t)x[0], b1 = (uint8_t)x[step], b2 = (uint8_t)x[2 * step];
+    const uint32_t b3 = (uint8_t)x[3 * step], b4 = (uint8_t)x[4 * step];
+    q[r][0] = tn_sxtab16(off2, b0 | (b1 << 16));
+    q[r][1] = tn_sxtab16(off2, b1 | (b2 << 16));
+    q[r][2] = tn_sxtab16(off2, b2 | (b3 << 16));
+    q[r][3] = tn_sxtab16(off2, b3 | (b4 << 16));
+  }
+  const uint32_t w01_0 = tn_pack16(2 * w[0], 2 * w[1]), w12_0 = tn_pack16(2 * w[1], 2 * w[2]);
+  const uint32_t w01_1 = tn_pack16(2 * w[3], 2 * w[4]), w12_1 = tn_pack16(2 * w[4], 2 * w[5]);
+  const uint32_t w01_2 = tn_pack16(2 * w[6], 2 * w[7]), w12_2 = tn_pack16(2 * w[7], 2 * w[8]);
+  const int32_t cc = tn_rqf_c(f->k2, rm);
+  for (int32_t y = 0; y < 5; ++y, o += 5 * step) {
+    int32_t a0 = start, a1 = start, a2 = start, a3 = start, a4 = start;
+    if (y > 0) {
+      TN_DW5MAP_MAC(q[y - 1], w01_0, w12_0)
+    }
+    TN_DW5MAP_MAC(q[y], w01_1, w12_1)
+    if (y < 4) {
+      TN_DW5MAP_MAC(q[y + 1], w01_2, w12_2)
+    }
+    o[0] = tn_rqf_out(f, tn_rqf_pre(a0, m, cc, rm), full);
+    o[step] = tn_rqf_out(f, tn_rqf_pre(a1, m, cc, rm), full);
+    o[2 * step] = tn_rqf_out(f, tn_rqf_pre(a2, m, cc, rm), full);
+    o[3 * step] = tn_rqf_out(f, tn_rqf_pre(a3, m, cc, rm), full);
+    o[4 * step] = tn_rqf_out(f, tn_rqf_pre(a4, m, cc, rm), full);
+  }
+}
+
+/* A 3x3 or 5x5 map (its side `n`) with a 3x3 kernel, stride 1, padding 1;
+ * SSAT mode (the activation range all of int8, as ReLU6 layers calibrate to). */
+__attribute__((noinline)) static void tn_dw_smallmap(const tn_depthwise_params* p,
+                                                    const tn_rqf* f, const int8_t* input,
+                                                    int8_t* output, int32_t n) {
+  const int32_t c = p->in.c;
+  const uint32_t off2 = tn_pack16(p->q.input_offset, p->q.input_offset);
+  for (int32_t ch = 0; ch < c; ++ch) {
+    const int32_t start = (int32_t)(2u * (uint32_t)p->q.bias[ch]);
+    const int8_t* w = p->weights + ch * 9;
+    const int32_t m = p->q.multiplier[ch], rm = ~p->q.shift[ch];
+    if (n == 3) tn_dw3map_channel(input + ch, w, c, off2, start, f, m, rm, output + ch, 1);
+    else tn_dw5map_channel(input + ch, w, c, off2, start, f, m, rm, output + ch, 1);
+  }
+}
+
 /* 0: the kernel or stride needs the general path. */
 __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params* p, const int8_t* input, int8_t* output,
                              int8_t* scratch) {
@@ -1350,6 +1477,14 @@ __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params
   if (k0 != 3 && k0 != 5 && k0 != 7) return 0;
   if (s != 1 && s != 2) return 0;
   l.general = !tn_rqf_init(&l.f, &p->q, p->in.c, (int64_t)k0 * k0 * 255 * 128);
+  /* 3x3 and 5x5 maps under a 3x3 kernel: straight from the input, in registers. */
+  if (!l.general && l.f.full && k0 == 3 && s == 1 && (p->in.w == 3 || p->in.w == 5) &&
+      p->in.h == p->in.w && p->out.h == p->in.h && p->out.w == p->in.w &&
+      p->padding + p->pad_top == 1 && p->padding + p->pad_left == 1 &&
+      p->padding + p->pad_bottom == 1 && p->padding + p->pad_right == 1) {
+    tn_dw_smallmap(p, &l.f, input, output, p->in.w);
+    return 1;
+  }
   /* Small maps: kernel rows (columns) that no output ever lines up with a
    * real input row (column) only ever see the zero point, whose products
    * the start value leaves out anyway; with stride 1 such rows come in

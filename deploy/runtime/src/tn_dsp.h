@@ -86,13 +86,18 @@ TN_ALWAYS_INLINE int32_t tn_smlad(uint32_t x, uint32_t y, int32_t acc) {
                    (uint32_t)(tn_lane_hi(x) * tn_lane_hi(y)));
 }
 
-/* SMLABB / SMLATB: acc + (bottom or top lane of x) * bottom lane of y. */
+/* SMLABB / SMLATB / SMLATT: acc + (bottom or top lane of x) * (bottom or top
+ * lane of y). */
 TN_ALWAYS_INLINE int32_t tn_smlabb(uint32_t x, uint32_t y, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)(tn_lane_lo(x) * tn_lane_lo(y)));
 }
 
 TN_ALWAYS_INLINE int32_t tn_smlatb(uint32_t x, uint32_t y, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)(tn_lane_hi(x) * tn_lane_lo(y)));
+}
+
+TN_ALWAYS_INLINE int32_t tn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(tn_lane_hi(x) * tn_lane_hi(y)));
 }
 
 /* SADD16: lane-wise add modulo 2^16. */
@@ -133,6 +138,10 @@ TN_ALWAYS_INLINE int32_t tn_smlabb(uint32_t x, uint32_t y, int32_t acc) {
 
 TN_ALWAYS_INLINE int32_t tn_smlatb(uint32_t x, uint32_t y, int32_t acc) {
   return __smlatb((int32_t)x, (int32_t)y, acc);
+}
+
+TN_ALWAYS_INLINE int32_t tn_smlatt(uint32_t x, uint32_t y, int32_t acc) {
+  return __smlatt((int32_t)x, (int32_t)y, acc);
 }
 
 TN_ALWAYS_INLINE uint32_t tn_sadd16(uint32_t a, uint32_t b) {

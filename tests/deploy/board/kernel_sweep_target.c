@@ -88,11 +88,11 @@ static void compare(const char* kernel, const int8_t* a, const int8_t* b, int n)
 }
 
 static void depthwise_cases(void) {
-  static const int ks[] = {3, 5, 7}, strides[] = {1, 2}, chans[] = {8, 13, 24, 48}, sizes[] = {5, 9, 12};
+  static const int ks[] = {3, 5, 7}, strides[] = {1, 2}, chans[] = {8, 13, 24, 48}, sizes[] = {3, 5, 9, 12};
   for (int ki = 0; ki < 3; ++ki)
     for (int si = 0; si < 2; ++si)
       for (int ci = 0; ci < 4; ++ci)
-        for (int hi = 0; hi < 3; ++hi) {
+        for (int hi = 0; hi < 4; ++hi) {
           tn_depthwise_params p;
           memset(&p, 0, sizeof p);
           const int k = ks[ki], s = strides[si], c = chans[ci], h = sizes[hi];
