@@ -46,9 +46,8 @@
  * - 3x3 and 5x5 maps under a 3x3 kernel (stride 1, padding 1, SSAT mode) skip
  *   the image altogether: the channel's input rows become int16 pairs in
  *   registers and every output is computed from them (tn_dw_smallmap:
- *   ~24.5 instructions per output instead of 31-48); 7x7 kernels on such
- *   maps likewise (tn_dw7_smallmap: 63 instead of 96 on 5x5, 59 instead of
- *   87 on 3x3).
+ *   ~25 instructions per output instead of 31-48); 7x7 kernels on such
+ *   maps likewise (~64 instead of 96 on 5x5, 60 instead of 87 on 3x3).
  * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
  * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
  * (0.27: the copy is ~9.5 of it, see bench/README.md), 5x5 s1 ~44 at 10x10
@@ -1455,22 +1454,6 @@ TN_ALWAYS_INLINE void tn_dw5map_channel(const int8_t* x, const int8_t* w, int32_
   }
 }
 
-/* A 3x3 or 5x5 map (its side `n`) with a 3x3 kernel, stride 1, padding 1;
- * SSAT mode (the activation range all of int8, as ReLU6 layers calibrate to). */
-__attribute__((noinline)) static void tn_dw_smallmap(const tn_depthwise_params* p,
-                                                    const tn_rqf* f, const int8_t* input,
-                                                    int8_t* output, int32_t n) {
-  const int32_t c = p->in.c;
-  const uint32_t off2 = tn_pack16(p->q.input_offset, p->q.input_offset);
-  for (int32_t ch = 0; ch < c; ++ch) {
-    const int32_t start = (int32_t)(2u * (uint32_t)p->q.bias[ch]);
-    const int8_t* w = p->weights + ch * 9;
-    const int32_t m = p->q.multiplier[ch], rm = ~p->q.shift[ch];
-    if (n == 3) tn_dw3map_channel(input + ch, w, c, off2, start, f, m, rm, output + ch, 1);
-    else tn_dw5map_channel(input + ch, w, c, off2, start, f, m, rm, output + ch, 1);
-  }
-}
-
 /* 7x7 kernels on 5x5 and 3x3 maps (stride 1, padding 3), the same way: every
  * output sees (nearly) the whole map, so per kernel row i over input row r
  * (output row y = r - i + 3) the five (three) outputs take
@@ -1534,16 +1517,28 @@ TN_ALWAYS_INLINE void tn_dw7map_channel(const int8_t* x, const int8_t* w, int32_
   }
 }
 
-__attribute__((noinline)) static void tn_dw7_smallmap(const tn_depthwise_params* p,
-                                                     const tn_rqf* f, const int8_t* input,
-                                                     int8_t* output, int32_t n) {
-  const int32_t c = p->in.c;
+/* An n x n map (n = 3 or 5) under a 3x3 kernel (stride 1, padding 1) or a
+ * 7x7 one (padding 3); SSAT mode (the activation range all of int8, as ReLU6
+ * layers calibrate to). */
+__attribute__((noinline)) static void tn_dw_smallmap(const tn_depthwise_params* p,
+                                                    const tn_rqf* f, const int8_t* input,
+                                                    int8_t* output, int32_t n) {
+  const int32_t c = p->in.c, k = p->kernel;
   const uint32_t off2 = tn_pack16(p->q.input_offset, p->q.input_offset);
   for (int32_t ch = 0; ch < c; ++ch) {
-    const int8_t* w = p->weights + ch * 49;
-    const int32_t m = p->q.multiplier[ch], rm = ~p->q.shift[ch];
-    if (n == 5) tn_dw7map_channel(input + ch, w, c, off2, p->q.bias[ch], f, m, rm, output + ch, 5);
-    else tn_dw7map_channel(input + ch, w, c, off2, p->q.bias[ch], f, m, rm, output + ch, 3);
+    const int8_t* x = input + ch;
+    const int8_t* w = p->weights + ch * k * k;
+    const int32_t bias = p->q.bias[ch], m = p->q.multiplier[ch], rm = ~p->q.shift[ch];
+    int8_t* o = output + ch;
+    if (k == 7) {
+      /* undoubled weights: the accumulators are doubled at the output */
+      if (n == 5) tn_dw7map_channel(x, w, c, off2, bias, f, m, rm, o, 5);
+      else tn_dw7map_channel(x, w, c, off2, bias, f, m, rm, o, 3);
+    } else {
+      const int32_t start = (int32_t)(2u * (uint32_t)bias);
+      if (n == 3) tn_dw3map_channel(x, w, c, off2, start, f, m, rm, o, 1);
+      else tn_dw5map_channel(x, w, c, off2, start, f, m, rm, o, 1);
+    }
   }
 }
 
@@ -1555,19 +1550,14 @@ __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params
   if (k0 != 3 && k0 != 5 && k0 != 7) return 0;
   if (s != 1 && s != 2) return 0;
   l.general = !tn_rqf_init(&l.f, &p->q, p->in.c, (int64_t)k0 * k0 * 255 * 128);
-  /* 3x3 and 5x5 maps under a 3x3 kernel: straight from the input, in registers. */
-  if (!l.general && l.f.full && k0 == 3 && s == 1 && (p->in.w == 3 || p->in.w == 5) &&
+  /* 3x3 and 5x5 maps under a 3x3 or 7x7 kernel (padding k / 2 on every
+   * side): straight from the input, in registers. */
+  const int32_t half = k0 / 2;
+  if (!l.general && l.f.full && k0 != 5 && s == 1 && (p->in.w == 3 || p->in.w == 5) &&
       p->in.h == p->in.w && p->out.h == p->in.h && p->out.w == p->in.w &&
-      p->padding + p->pad_top == 1 && p->padding + p->pad_left == 1 &&
-      p->padding + p->pad_bottom == 1 && p->padding + p->pad_right == 1) {
+      p->padding + p->pad_top == half && p->padding + p->pad_left == half &&
+      p->padding + p->pad_bottom == half && p->padding + p->pad_right == half) {
     tn_dw_smallmap(p, &l.f, input, output, p->in.w);
-    return 1;
-  }
-  if (!l.general && l.f.full && k0 == 7 && s == 1 && (p->in.w == 3 || p->in.w == 5) &&
-      p->in.h == p->in.w && p->out.h == p->in.h && p->out.w == p->in.w &&
-      p->padding + p->pad_top == 3 && p->padding + p->pad_left == 3 &&
-      p->padding + p->pad_bottom == 3 && p->padding + p->pad_right == 3) {
-    tn_dw7_smallmap(p, &l.f, input, output, p->in.w);
     return 1;
   }
   /* Small maps: kernel rows (columns) that no output ever lines up with a
