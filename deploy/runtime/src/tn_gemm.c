@@ -34,6 +34,10 @@
  * run with TN_EMULATE_DSP, and what Arm runs for USAT mode, odd channel
  * counts and single pixels.
  *
+ * Where the model's scratch holds three pixels' columns (6 * depth bytes,
+ * tn_pointwise_params.scratch_bytes), pointwise takes three pixels per pass
+ * instead (tn_pw3_tiles_asm, below: 20 instructions per 24 MACs).
+ *
  * Column layout of the fast path, per group of 4 k: 16 bytes [A(k0,k2)
  * A(k1,k3) B(k0,k2) B(k1,k3)] (the order SXTB16 / SXTB16 ROR #8 give the
  * weights, so the weights need no reordering); then depth % 4 == 3 (the 27
