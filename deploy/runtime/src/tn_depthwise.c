@@ -47,7 +47,7 @@
  *   the image altogether: the channel's input rows become int16 pairs in
  *   registers and every output is computed from them (tn_dw_smallmap:
  *   ~25 instructions per output instead of 31-48); 7x7 kernels on such
- *   maps likewise (~64 instead of 96 on 5x5, 60 instead of 87 on 3x3).
+ *   maps likewise (~63 instead of 96 on 5x5, ~59 instead of 87 on 3x3).
  * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
  * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
  * (0.27: the copy is ~9.5 of it, see bench/README.md), 5x5 s1 ~44 at 10x10
@@ -1381,14 +1381,17 @@ __attribute__((noinline)) static void tn_dwf_c(const tn_depthwise_params* p,
   mid = tn_smlatt(x12_##R, w12_##I, tn_smlad(x01_##R, w01_##I, mid)); \
   right = tn_smlad(x12_##R, w01_##I, right);
 
-#define TN_DW3MAP_OUT(Y)                                                   \
-  o[3 * (Y) * step] = tn_rqf_out(f, tn_rqf_pre(left, m, cc, rm), full);       \
-  o[(3 * (Y) + 1) * step] = tn_rqf_out(f, tn_rqf_pre(mid, m, cc, rm), full);  \
-  o[(3 * (Y) + 2) * step] = tn_rqf_out(f, tn_rqf_pre(right, m, cc, rm), full);
+/* Output X of the row at `o` (outputs `step` bytes apart), SSAT mode. */
+#define TN_DW_SMALL_OUT(A, X) o[(X) * step] = tn_rqf_out(f, tn_rqf_pre(A, m, cc, rm), 1);
+
+/* Output row Y's three outputs, then the next row from `start`. */
+#define TN_DW3MAP_OUT(Y)                                                    \
+  TN_DW_SMALL_OUT(left, 3 * (Y)) TN_DW_SMALL_OUT(mid, 3 * (Y) + 1)          \
+  TN_DW_SMALL_OUT(right, 3 * (Y) + 2) left = mid = right = start;
 
 TN_ALWAYS_INLINE void tn_dw3map_channel(const int8_t* x, const int8_t* w, int32_t step,
                                          uint32_t off2, int32_t start, const tn_rqf* f,
-                                         int32_t m, int32_t rm, int8_t* o, int full) {
+                                         int32_t m, int32_t rm, int8_t* o) {
   TN_DW3MAP_ROW(0)
   TN_DW3MAP_ROW(1)
   TN_DW3MAP_ROW(2)
@@ -1397,12 +1400,10 @@ TN_ALWAYS_INLINE void tn_dw3map_channel(const int8_t* x, const int8_t* w, int32_
   TN_DW3MAP_MAC(0, 1)  /* output row 0: kernel rows 1, 2 over input rows 0, 1 */
   TN_DW3MAP_MAC(1, 2)
   TN_DW3MAP_OUT(0)
-  left = mid = right = start;
   TN_DW3MAP_MAC(0, 0)  /* output row 1: kernel rows 0..2 over input rows 0..2 */
   TN_DW3MAP_MAC(1, 1)
   TN_DW3MAP_MAC(2, 2)
   TN_DW3MAP_OUT(1)
-  left = mid = right = start;
   TN_DW3MAP_MAC(1, 0)  /* output row 2: kernel rows 0, 1 over input rows 1, 2 */
   TN_DW3MAP_MAC(2, 1)
   TN_DW3MAP_OUT(2)
@@ -1423,7 +1424,7 @@ TN_ALWAYS_INLINE void tn_dw3map_channel(const int8_t* x, const int8_t* w, int32_
 
 TN_ALWAYS_INLINE void tn_dw5map_channel(const int8_t* x, const int8_t* w, int32_t step,
                                          uint32_t off2, int32_t start, const tn_rqf* f,
-                                         int32_t m, int32_t rm, int8_t* o, int full) {
+                                         int32_t m, int32_t rm, int8_t* o) {
   uint32_t q[5][4];
   for (int32_t r = 0; r < 5; ++r, x += 5 * step) {
     const uint32_t b0 = (uint8_t)x[0], b1 = (uint8_t)x[step], b2 = (uint8_t)x[2 * step];
@@ -1446,11 +1447,11 @@ TN_ALWAYS_INLINE void tn_dw5map_channel(const int8_t* x, const int8_t* w, int32_
     if (y < 4) {
       TN_DW5MAP_MAC(q[y + 1], w01_2, w12_2)
     }
-    o[0] = tn_rqf_out(f, tn_rqf_pre(a0, m, cc, rm), full);
-    o[step] = tn_rqf_out(f, tn_rqf_pre(a1, m, cc, rm), full);
-    o[2 * step] = tn_rqf_out(f, tn_rqf_pre(a2, m, cc, rm), full);
-    o[3 * step] = tn_rqf_out(f, tn_rqf_pre(a3, m, cc, rm), full);
-    o[4 * step] = tn_rqf_out(f, tn_rqf_pre(a4, m, cc, rm), full);
+    TN_DW_SMALL_OUT(a0, 0)
+    TN_DW_SMALL_OUT(a1, 1)
+    TN_DW_SMALL_OUT(a2, 2)
+    TN_DW_SMALL_OUT(a3, 3)
+    TN_DW_SMALL_OUT(a4, 4)
   }
 }
 
@@ -1466,7 +1467,8 @@ TN_ALWAYS_INLINE void tn_dw5map_channel(const int8_t* x, const int8_t* w, int32_
  *        x1 SMLAD(X01,W23) + SMLATT(X12,W34)
  *        x2 SMLAD(X01,W12) + SMLATT(X12,W23)
  * where Wab = (w[i][a], w[i][b]) and Xab = (x[r][a], x[r][b]) + input_offset;
- * the accumulators are doubled at the requantisation. */
+ * the weights are not doubled (packing 42 pairs costs more than doubling 25
+ * sums), so neither is `start` and the sums are doubled at the output. */
 #define TN_DW7MAP5_MAC(X, W)                                                        \
   a0 = tn_smlad((X)[2], (W)[5], tn_smlad((X)[0], (W)[3], a0));                      \
   a1 = tn_smlatt((X)[3], (W)[5], tn_smlad((X)[2], (W)[4], tn_smlad((X)[0], (W)[2], a1))); \
@@ -1478,9 +1480,6 @@ TN_ALWAYS_INLINE void tn_dw5map_channel(const int8_t* x, const int8_t* w, int32_
   a0 = tn_smlatt((X)[1], (W)[4], tn_smlad((X)[0], (W)[3], a0));   \
   a1 = tn_smlatt((X)[1], (W)[3], tn_smlad((X)[0], (W)[2], a1));   \
   a2 = tn_smlatt((X)[1], (W)[2], tn_smlad((X)[0], (W)[1], a2));
-
-#define TN_DW_SMALL_OUT(A, X)                                                          \
-  o[(X) * step] = tn_rqf_out(f, tn_rqf_pre((int32_t)(2u * (uint32_t)(A)), m, cc, rm), 1);
 
 /* n x n map (n = 3 or 5), 7x7 kernel: `x` the channel's first input byte. */
 TN_ALWAYS_INLINE void tn_dw7map_channel(const int8_t* x, const int8_t* w, int32_t step,
@@ -1507,12 +1506,12 @@ TN_ALWAYS_INLINE void tn_dw7map_channel(const int8_t* x, const int8_t* w, int32_
         TN_DW7MAP3_MAC(xp[r], wp[i])
       }
     }
-    TN_DW_SMALL_OUT(a0, 0)
-    TN_DW_SMALL_OUT(a1, 1)
-    TN_DW_SMALL_OUT(a2, 2)
+    TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a0), 0)
+    TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a1), 1)
+    TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a2), 2)
     if (n == 5) {
-      TN_DW_SMALL_OUT(a3, 3)
-      TN_DW_SMALL_OUT(a4, 4)
+      TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a3), 3)
+      TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a4), 4)
     }
   }
 }
@@ -1528,16 +1527,19 @@ __attribute__((noinline)) static void tn_dw_smallmap(const tn_depthwise_params* 
   for (int32_t ch = 0; ch < c; ++ch) {
     const int8_t* x = input + ch;
     const int8_t* w = p->weights + ch * k * k;
-    const int32_t bias = p->q.bias[ch], m = p->q.multiplier[ch], rm = ~p->q.shift[ch];
+    /* tn_rqf takes 2 * acc: the 3x3 kernels double weights and bias, the 7x7
+     * one its sums */
+    const int32_t bias = p->q.bias[ch];
+    const int32_t start = k == 7 ? bias : (int32_t)(2u * (uint32_t)bias);
+    const int32_t m = p->q.multiplier[ch], rm = ~p->q.shift[ch];
     int8_t* o = output + ch;
     if (k == 7) {
-      /* undoubled weights: the accumulators are doubled at the output */
-      if (n == 5) tn_dw7map_channel(x, w, c, off2, bias, f, m, rm, o, 5);
-      else tn_dw7map_channel(x, w, c, off2, bias, f, m, rm, o, 3);
+      if (n == 5) tn_dw7map_channel(x, w, c, off2, start, f, m, rm, o, 5);
+      else tn_dw7map_channel(x, w, c, off2, start, f, m, rm, o, 3);
+    } else if (n == 3) {
+      tn_dw3map_channel(x, w, c, off2, start, f, m, rm, o);
     } else {
-      const int32_t start = (int32_t)(2u * (uint32_t)bias);
-      if (n == 3) tn_dw3map_channel(x, w, c, off2, start, f, m, rm, o, 1);
-      else tn_dw5map_channel(x, w, c, off2, start, f, m, rm, o, 1);
+      tn_dw5map_channel(x, w, c, off2, start, f, m, rm, o);
     }
   }
 }

@@ -845,7 +845,7 @@ typedef struct {
   int8_t* out;             /* 8: pixel A's output at the pair */
   int32_t cout;            /* 12: bytes from one pixel's outputs to the next's */
   int32_t k2;              /* 16 */
-  int8_t* out_end;         /* 20: out0 + out_c */
+  int8_t* out_end;         /* 20: out0 + out_c (cout) */
   const int32_t* bias;     /* 24 */
   const int16_t* cols;     /* 28 */
   const int16_t* cend;     /* 32: cols + 12 * groups */
@@ -859,9 +859,8 @@ typedef struct {
   uint32_t offset2;        /* 64: (2 * input_offset) in both lanes */
   int32_t triples;         /* 68 */
   int8_t* out0;            /* 72: the triple's first output */
-  int32_t span;            /* 76: out_c */
-  int32_t loop_entry;      /* 80: (the asm's) where the loop is entered */
-  int32_t pad_;            /* 84 */
+  int32_t loop_entry;      /* 76: (the asm's) where the loop is entered */
+  int32_t pad_[2];         /* 80 */
 } tn_pw3_job;
 
 typedef char tn_pw3_job_size_check[sizeof(tn_pw3_job) == 88 ? 1 : -1];
@@ -984,7 +983,7 @@ __attribute__((naked, noinline)) static void tn_pw3_tiles_asm(const tn_pw3_job* 
       "orr r12, r12, #1\n\t"
       "orr r3, r3, #1\n\t"
       "str r12, [sp, #44]\n\t"
-      "str r3, [sp, #80]\n\t"
+      "str r3, [sp, #76]\n\t"
       /* The next pixel triple: reset the channel arrays' pointers... */
       "280:\n\t"
       "ldr r0, [sp, #48]\n\t"
@@ -993,7 +992,7 @@ __attribute__((naked, noinline)) static void tn_pw3_tiles_asm(const tn_pw3_job* 
       "strd r1, r2, [sp, #0]\n\t"
       "ldr r0, [sp, #72]\n\t"
       "str r0, [sp, #8]\n\t"
-      "ldr r1, [sp, #76]\n\t"
+      "ldr r1, [sp, #12]\n\t"
       "add r1, r0, r1\n\t"
       "str r1, [sp, #20]\n\t"
       /* ...and widen its three pixels (A r0, B lr, C r6: C first, so its
@@ -1037,7 +1036,7 @@ __attribute__((naked, noinline)) static void tn_pw3_tiles_asm(const tn_pw3_job* 
       "b 290f\n\t"
       /* the loop */
       "222:\n\t" TN_ASM3_TILE_START TN_ASM3_G_FIRST
-      "ldr pc, [sp, #80]\n\t"
+      "ldr pc, [sp, #76]\n\t"
       "241:\n\t" TN_ASM3_G
       "242:\n\t" TN_ASM3_G
       "243:\n\t" TN_ASM3_G
@@ -1174,6 +1173,13 @@ static int tn_pw_asm_shape(const int8_t* weights, int32_t groups, int32_t rest) 
   return rest == 3 && groups >= 3;
 }
 
+/* Whether the asm takes a whole pointwise layer: SSAT mode, depth 4g with
+ * g >= 2 and word-aligned weights, an even channel count. */
+static int tn_pw_layer_asm(const int8_t* weights, int32_t out_c, int32_t depth, const tn_rqf* f) {
+  return f->full && (depth & 3) == 0 && tn_pw_asm_shape(weights, depth >> 2, 0) &&
+         (out_c & 1) == 0;
+}
+
 static void tn_pw_job_init(tn_pw_job* j, const int8_t* weights, int32_t out_c, int32_t depth,
                            const tn_requant* q, const tn_rqf* f, const int16_t* cols,
                            int32_t cout) {
@@ -1275,9 +1281,7 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
                             int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
                             int16_t* cols, int8_t* output) {
 #if defined(TN_ARM_DSP_ASM)
-  if (!f->full || (depth & 3) != 0 || !tn_pw_asm_shape(weights, depth >> 2, 0) ||
-      (out_c & 1) != 0 || pixel_pairs <= 0)
-    return 0;
+  if (!tn_pw_layer_asm(weights, out_c, depth, f) || pixel_pairs <= 0) return 0;
   tn_pw_job j;
   tn_pw_job_init(&j, weights, out_c, depth, q, f, cols, out_c);
   j.input = input;
@@ -1296,9 +1300,7 @@ int tn_pointwise_fast_layer3(const int8_t* input, int32_t triples, const int8_t*
                              int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
                              int16_t* cols, int8_t* output) {
 #if defined(TN_ARM_DSP_ASM)
-  if (!f->full || (depth & 3) != 0 || !tn_pw_asm_shape(weights, depth >> 2, 0) ||
-      (out_c & 1) != 0 || triples <= 0)
-    return 0;
+  if (!tn_pw_layer_asm(weights, out_c, depth, f) || triples <= 0) return 0;
   tn_pw3_job j;
   j.mult = j.mult0 = q->multiplier;
   j.shift = j.shift0 = q->shift;
@@ -1315,9 +1317,8 @@ int tn_pointwise_fast_layer3(const int8_t* input, int32_t triples, const int8_t*
   j.input = input;
   j.offset2 = tn_pack16(2 * q->input_offset, 2 * q->input_offset);
   j.triples = triples;
-  j.span = out_c;
   j.loop_entry = 0;
-  j.pad_ = 0;
+  j.pad_[0] = j.pad_[1] = 0;
   tn_pw3_tiles_asm(&j);
   return 1;
 #else
