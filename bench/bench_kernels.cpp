@@ -236,8 +236,8 @@ static int kb_run(const kb_case* c, uint64_t* ref_ticks, uint64_t* opt_ticks, in
     int16_t* scratch = (int16_t*)kb_alloc((uint32_t)tn_conv2d_s8_get_buffer_size(&p));
     t0 = tn_cycles_now(); *status |= tn_conv2d_ref_s8(&p, in, want); t1 = tn_cycles_now();
     const int32_t depth = c->k * c->k * c->cin;
-    int8_t* paired = (int8_t*)kb_alloc((uint32_t)(c->cout * depth));
-    tn_pair_weights(p.weights, c->cout, depth, paired);
+    int8_t* paired = (int8_t*)kb_alloc((uint32_t)(c->cout * tn_conv2d_depth(depth)));
+    tn_conv2d_weights(p.weights, c->cout, depth, paired);
     p.weights = paired;
     t2 = tn_cycles_now(); *status |= tn_conv2d_s8(&p, in, got, scratch); t3 = tn_cycles_now();
   } else if (c->kind == 3) {  /* add, output over input 1 as models run it */

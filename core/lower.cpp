@@ -48,10 +48,19 @@ int64_t OpGraph::deployed_params() const {
   return p;
 }
 
+namespace {
+int64_t round_up4(int64_t v) { return (v + 3) & ~int64_t{3}; }
+}  // namespace
+
+int64_t deployed_weight_bytes(const Op& op) {
+  if (op.kind != OpKind::kConv2d || op.biases <= 0) return op.weights;
+  return op.biases * round_up4(op.weights / op.biases);
+}
+
 int64_t op_scratch_bytes(OpKind kind, const TensorShape& in, const TensorShape& out,
                          int32_t kernel, int32_t padding) {
   switch (kind) {
-    case OpKind::kConv2d: return int64_t{2} * kernel * kernel * in.c * 2;
+    case OpKind::kConv2d: return int64_t{3} * round_up4(int64_t{kernel} * kernel * in.c) * 2;
     case OpKind::kPointwiseConv2d: return int64_t{2} * in.c * 2;
     case OpKind::kDepthwiseConv2d:
       return int64_t{in.h + 2 * padding} * (in.w + 2 * padding) + int64_t{2} * out.w * 4;

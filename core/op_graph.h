@@ -116,8 +116,14 @@ struct OpGraph {
   int64_t deployed_params() const;
 };
 
+// The int8 weight bytes the firmware stores for an op: its weights, except
+// that conv2d pads each output channel's row of k*k*Cin to a multiple of 4
+// with zeros (the runtime's tn_conv2d_depth: 27 -> 28 for a 3x3x3 stem).
+int64_t deployed_weight_bytes(const Op& op);
+
 // Scratch bytes the runtime kernels need for one op (their _get_buffer_size):
-// - conv2d: im2col of two output pixels' patches as int16 (2 * k*k*Cin * 2 B);
+// - conv2d: three output pixels' patches as int16 columns, each patch padded
+//   to a multiple of 4 (3 * round4(k*k*Cin) * 2 B);
 // - pointwise: one column pair of the input widened to int16 (2 * Cin * 2 B);
 // - depthwise: one padded input channel, as the in-place kernel copies each
 //   channel out before overwriting it ((H+2p) * (W+2p) B), plus the output

@@ -107,21 +107,27 @@ void emit_weights(const QuantizedModel& m, CEmitter& h, CEmitter& c) {
     const QuantOp& q = m.ops[i];
     const std::string n = op_name(i);
     const auto out_c = static_cast<int64_t>(q.bias.size());
-    h.line("extern const int8_t " + n + "_weights[" + c_int(static_cast<int64_t>(q.weights.size())) + "];");
+    // conv2d and pointwise run on the GEMM core, which takes its rows in
+    // channel pairs (tn_pair_weights; the bytes are the same, reordered);
+    // conv2d's rows are first padded to a multiple of 4 with zeros
+    // (tn_conv2d_weights, deployed_weight_bytes).
+    std::vector<int8_t> weights = q.weights;
+    if ((op.kind == OpKind::kConv2d || op.kind == OpKind::kPointwiseConv2d) && out_c > 0) {
+      const auto depth = static_cast<int32_t>(static_cast<int64_t>(q.weights.size()) / out_c);
+      if (op.kind == OpKind::kConv2d) {
+        weights.assign(static_cast<size_t>(out_c * tn_conv2d_depth(depth)), 0);
+        tn_conv2d_weights(q.weights.data(), static_cast<int32_t>(out_c), depth, weights.data());
+      } else {
+        tn_pair_weights(q.weights.data(), static_cast<int32_t>(out_c), depth, weights.data());
+      }
+    }
+    const std::string count = c_int(static_cast<int64_t>(weights.size()));
+    h.line("extern const int8_t " + n + "_weights[" + count + "];");
     h.line("extern const int32_t " + n + "_bias[" + c_int(out_c) + "];");
     h.line("extern const int32_t " + n + "_multiplier[" + c_int(out_c) + "];");
     h.line("extern const int32_t " + n + "_shift[" + c_int(out_c) + "];");
     c.comment("op " + std::to_string(i) + ": " + op_kind_name(op.kind));
-    // conv2d and pointwise run on the GEMM core, which takes its rows in
-    // channel pairs (tn_pair_weights); the bytes are the same, reordered.
-    std::vector<int8_t> weights = q.weights;
-    if ((op.kind == OpKind::kConv2d || op.kind == OpKind::kPointwiseConv2d) && out_c > 0) {
-      const auto depth = static_cast<int32_t>(static_cast<int64_t>(q.weights.size()) / out_c);
-      tn_pair_weights(q.weights.data(), static_cast<int32_t>(out_c), depth, weights.data());
-    }
-    c.array("const int8_t " + n + "_weights[" + c_int(static_cast<int64_t>(q.weights.size())) +
-                "] __attribute__((aligned(4)))",
-            weights, 16);
+    c.array("const int8_t " + n + "_weights[" + count + "] __attribute__((aligned(4)))", weights, 16);
     c.array("const int32_t " + n + "_bias[" + c_int(out_c) + "]", q.bias, 8);
     c.array("const int32_t " + n + "_multiplier[" + c_int(out_c) + "]", q.multiplier, 6);
     c.array("const int32_t " + n + "_shift[" + c_int(out_c) + "]", q.shift, 16);

@@ -68,7 +68,7 @@ CostReport estimate_cost(const OpGraph& g, int64_t arena_bytes, const McuTarget&
   for (const Op& op : g.ops) {
     (op.first_patch_op >= 0 ? patch_copies : layers) += 1;
     r.macs += op.macs;
-    r.weight_bytes += align4(op.weights);
+    r.weight_bytes += align4(deployed_weight_bytes(op));
     channels += op.biases;
     kind_used[static_cast<int>(op.kind)] = true;
     r.cycles += op_cycles(g, op, mcu);

@@ -52,9 +52,11 @@ TEST(CodegenTest, FollowsThePlan) {
   EXPECT_NE(gen.model_c.find("arena " + std::to_string(plan.tensor_offset[t]) + ".." +
                              std::to_string(plan.tensor_offset[t] + q.graph.tensors[t].bytes)),
             std::string::npos);
-  // Weights are const (flash) and aligned.
-  EXPECT_NE(gen.weights_c.find("const int8_t tn_op0_weights[216] __attribute__((aligned(4)))"),
+  // Weights are const (flash) and aligned; the stem's 8 rows of 27 padded to
+  // 28 (tn_conv2d_depth), as deployed_weight_bytes counts them.
+  EXPECT_NE(gen.weights_c.find("const int8_t tn_op0_weights[224] __attribute__((aligned(4)))"),
             std::string::npos);
+  EXPECT_EQ(deployed_weight_bytes(q.graph.ops[0]), 224);
   EXPECT_EQ(gen.kernels_used.size(), 6u);
 }
 

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-extern const int8_t tn_op0_weights[216];
+extern const int8_t tn_op0_weights[224];
 extern const int32_t tn_op0_bias[8];
 extern const int32_t tn_op0_multiplier[8];
 extern const int32_t tn_op0_shift[8];

@@ -70,8 +70,9 @@ typedef struct {
 typedef struct {
   tn_dims in, out;
   int32_t kernel, stride, padding;
-  const int8_t* weights;  /* [out.c][kernel][kernel][in.c], paired (see tn_pair_weights);
-                             the reference kernel takes them plain */
+  const int8_t* weights;  /* [out.c][kernel][kernel][in.c], each row padded with zeros to
+                             tn_conv2d_depth, then paired (see tn_conv2d_weights); the
+                             reference kernel takes them plain */
   tn_requant q;
   int32_t out_y0, out_x0;  /* the tile's origin in the full output (>= 0) */
 } tn_conv_params;
@@ -176,8 +177,16 @@ int32_t tn_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32
  * (OHWI) weights, e.g. for calls that also go to the reference kernels. */
 void tn_pair_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* paired);
 
+/* conv2d's GEMM depth: k*k*in.c rounded up to a multiple of 4 (the stem's 27
+ * becomes 28), so that its rows are whole groups of 4 like pointwise's and
+ * take the same kernels. Its weights are the plain rows each padded with zeros
+ * to that depth, then paired: out_c * tn_conv2d_depth(depth) bytes, which
+ * tn_conv2d_weights writes from plain OHWI weights of `depth` per row. */
+static inline int32_t tn_conv2d_depth(int32_t depth) { return (depth + 3) & ~3; }
+void tn_conv2d_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* out);
+
 /* ---- conv2d */
-int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p); /* bytes: 2 * k*k*in.c * 2 */
+int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p); /* bytes: 4 * tn_conv2d_depth(k*k*in.c) */
 tn_status tn_conv2d_ref_s8(const tn_conv_params* p, const int8_t* input, int8_t* output);
 tn_status tn_conv2d_s8(const tn_conv_params* p, const int8_t* input, int8_t* output,
                        int16_t* scratch);

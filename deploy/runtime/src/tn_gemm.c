@@ -22,14 +22,14 @@
  *   8 SMLAD
  * 14 instructions, with the loop's CMP/BNE once per 4 groups (entered
  * Duff-style so the count need not be a multiple of 4): ~0.9 instructions
- * per MAC (the stem's depth 27, whose pairs are not word-aligned, loads the
+ * per MAC (a depth of 4g + 3, whose pairs are not word-aligned, loads the
  * two words with two LDRs). Per 2 x 2 tile another ~40 (biases, per channel
  * multiplier / shift / C, four outputs through ADD/SMMLAR/ASR/SSAT, two
  * STRH). Pointwise hands it the whole layer (tn_pointwise_fast_layer): the
  * asm also widens each pixel pair (2 LDR, 8 SXTAB16, STM per group) and
  * walks the pairs;
- * conv2d's 3x3x3 stem hands it rows of pixel pairs whose patches need no
- * padding, widened straight from the input (tn_gemm_plan_conv3). The C
+ * conv2d's stem hands it pixel pairs of gathered patches (and, where the
+ * three-pixel tiles below take it, triples). The C
  * versions of the same algorithm (tn_g22_run & co.) are what the host tests
  * run with TN_EMULATE_DSP, and what Arm runs for USAT mode, odd channel
  * counts and single pixels.
@@ -40,8 +40,8 @@
  *
  * Column layout of the fast path, per group of 4 k: 16 bytes [A(k0,k2)
  * A(k1,k3) B(k0,k2) B(k1,k3)] (the order SXTB16 / SXTB16 ROR #8 give the
- * weights, so the weights need no reordering); then depth % 4 == 3 (the 27
- * of a 3x3x3 patch) as 12 bytes [A(t0,t2) B(t0,t2) (A t1, B t1)], which fits
+ * weights, so the weights need no reordering); then depth % 4 == 3 as
+ * 12 bytes [A(t0,t2) B(t0,t2) (A t1, B t1)], which fits
  * the scratch exactly and lets the asm read each weight row's last word
  * (never past the row); any other rest plainly, A's then B's.
  */
@@ -67,6 +67,25 @@ void tn_pair_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* 
   }
   if (oc < out_c) {
     for (int32_t k = 0; k < depth; ++k) paired[oc * depth + k] = plain[oc * depth + k];
+  }
+}
+
+void tn_conv2d_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* out) {
+  const int32_t padded = tn_conv2d_depth(depth);
+  int32_t oc = 0;
+  for (; oc + 2 <= out_c; oc += 2) {
+    const int8_t* r0 = plain + oc * depth;
+    const int8_t* r1 = r0 + depth;
+    int8_t* d = out + oc * padded;
+    for (int32_t k = 0; k < padded; k += 4, d += 8) {
+      for (int32_t i = 0; i < 4; ++i) {
+        d[i] = k + i < depth ? r0[k + i] : 0;
+        d[4 + i] = k + i < depth ? r1[k + i] : 0;
+      }
+    }
+  }
+  if (oc < out_c) {
+    for (int32_t k = 0; k < padded; ++k) out[oc * padded + k] = k < depth ? plain[oc * depth + k] : 0;
   }
 }
 
@@ -471,13 +490,9 @@ typedef struct {
   int32_t span2;          /* 76: 2 * pairs */
   int32_t entry;          /* 80: (the asm's) address of the variant's tile code */
   int32_t loop_entry;     /* 84: (the asm's) where its loop is entered */
-  int32_t conv;           /* 88: 1: `input` is a 3x3x3 patch's row 0 (conv2d) */
-  int32_t rowstride;      /* 92: conv: bytes between the patch's rows */
-  int32_t pstep;          /* 96: conv: bytes from pixel A's patch to B's */
-  int32_t pad_;           /* 100 */
 } tn_pw_job;
 
-typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
+typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 88 ? 1 : -1];
 
 /* One group (its weight words already in r12 and r6, see below). FIRST
  * takes the doubled biases (r0, r2) as accumulator inputs. */
@@ -511,8 +526,8 @@ typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
 
 /* The group's two weight words (channel 0's, then channel 1's: the paired
  * layout, tn_pair_weights) in r12 and r6: one LDRD where the pair's rows are
- * word-aligned (depth % 4 == 0 and aligned weights), else two LDRs (the
- * stem's depth 27 puts every other pair at 2 mod 4). */
+ * word-aligned (depth % 4 == 0 and aligned weights), else two LDRs (a
+ * depth of 4g + 3 puts every other pair at 2 mod 4). */
 #define TN_ASM_W_LDRD "ldrd r12, r6, [r5], #8\n\t"
 #define TN_ASM_W_LDR2 "ldr r6, [r5, #4]\n\t" "ldr r12, [r5], #8\n\t"
 #define TN_ASM_COLS "ldm r4!, {r8, r9, r10, r11}\n\t"
@@ -592,47 +607,29 @@ typedef char tn_pw_job_size_check[sizeof(tn_pw_job) == 104 ? 1 : -1];
  * call: 2 or 4 groups fully unrolled; otherwise the first group, then a loop
  * of four groups per pass (CMP/BNE per 4 groups) entered Duff-style at the
  * group that leaves a multiple of four (LDR PC from the frame), and the 3-tail
- * after it for depth 4g + 3 (the 3x3x3 stem). */
-/* Pixel A's word r3 and B's r5 widened (x + 2 offset + x, r12 the doubled
- * offset in both lanes) into a group's four column words. */
-#define TN_ASM_WIDEN2                        \
-  "sxtab16 r8, r12, r3\n\t"                 \
-  "sxtab16 r8, r8, r3\n\t"                  \
-  "sxtab16 r9, r12, r3, ror #8\n\t"         \
-  "sxtab16 r9, r9, r3, ror #8\n\t"          \
-  "sxtab16 r10, r12, r5\n\t"                \
-  "sxtab16 r10, r10, r5\n\t"                \
-  "sxtab16 r11, r12, r5, ror #8\n\t"        \
-  "sxtab16 r11, r11, r5, ror #8\n\t"        \
-  "stm r4!, {r8, r9, r10, r11}\n\t"
-
+ * after it for depth 4g + 3. */
 #define TN_ADDR(REG, LABEL) \
   "movw " REG ", #:lower16:" LABEL "\n\t" "movt " REG ", #:upper16:" LABEL "\n\t"
 
 __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* job) {
   __asm__ volatile(
       "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-      "sub sp, sp, #104\n\t"
+      "sub sp, sp, #92\n\t"
       "ldm r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
       "stm sp, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
-      "ldm r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
+      "ldm r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"
       "add lr, sp, #48\n\t"
-      "stm lr, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t"
-      "ldm r0!, {r1, r2}\n\t"
-      "strd r1, r2, [sp, #96]\n\t"
+      "stm lr, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"
       "ldr r6, [sp, #36]\n\t"
-      /* The widening (r0 = job + 104 here): conv (83), pointwise (81) or
-       * none (the columns are ready). */
+      /* The widening (r0 = job + 88 here; its address at sp + 88): the
+       * pointwise pixels' (79) or none (the columns are ready). */
       TN_ADDR("r2", "82f")
       "ldr r3, [sp, #60]\n\t"
       "cbz r3, 107f\n\t"
       TN_ADDR("r2", "79f")
-      "ldr r3, [sp, #88]\n\t"
-      "cbz r3, 107f\n\t"
-      TN_ADDR("r2", "83f")
       "107:\n\t"
       "orr r2, r2, #1\n\t"
-      "str r2, [sp, #100]\n\t"
+      "str r2, [sp, #88]\n\t"
       /* Entries already chosen (a plan run again)? */
       "ldr r1, [sp, #44]\n\t"
       "ldr r12, [sp, #80]\n\t"
@@ -688,8 +685,8 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "orr r3, r3, #1\n\t"
       "str r12, [sp, #80]\n\t"
       "str r3, [sp, #84]\n\t"
-      "str r12, [r0, #-24]\n\t"  /* into the caller's job too (r0 = job + 104) */
-      "str r3, [r0, #-20]\n\t"
+      "str r12, [r0, #-8]\n\t"  /* into the caller's job too (r0 = job + 88) */
+      "str r3, [r0, #-4]\n\t"
       /* The next pixel pair. */
       "80:\n\t"
       "add r12, sp, #48\n\t"
@@ -702,7 +699,7 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "add r1, r0, r1\n\t"
       "str r1, [sp, #20]\n\t"
       "ldr r5, [sp, #40]\n\t"
-      "ldr pc, [sp, #100]\n\t"
+      "ldr pc, [sp, #88]\n\t"
       /* pointwise: the two pixels' depth bytes */
       "79:\n\t"
       "ldr r1, [sp, #36]\n\t"
@@ -725,65 +722,6 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "bne 81b\n\t"
       "str r1, [sp, #60]\n\t"
       "82:\n\t"
-      "ldr pc, [sp, #80]\n\t"
-      /* conv2d: pixel A's and B's 3x3x3 patches, three runs of 9 bytes
-       * (rowstride apart) each: groups of 4 bytes straddle the runs. */
-      "83:\n\t"
-      "ldr r1, [sp, #96]\n\t"
-      "ldr r2, [sp, #92]\n\t"
-      "ldr r4, [sp, #28]\n\t"
-      "ldr r12, [sp, #64]\n\t"
-      "mov r0, r3\n\t"
-      "add r1, r0, r1\n\t"
-      "ldr r3, [r0]\n\t"
-      "ldr r5, [r1]\n\t"
-      TN_ASM_WIDEN2
-      "ldr r3, [r0, #4]\n\t"
-      "ldr r5, [r1, #4]\n\t"
-      TN_ASM_WIDEN2
-      "ldrb r3, [r0, #8]\n\t"
-      "ldr r7, [r0, r2]\n\t"
-      "orr r3, r3, r7, lsl #8\n\t"
-      "ldrb r5, [r1, #8]\n\t"
-      "ldr r7, [r1, r2]\n\t"
-      "orr r5, r5, r7, lsl #8\n\t"
-      TN_ASM_WIDEN2
-      "add r0, r0, r2\n\t"
-      "add r1, r1, r2\n\t"
-      "ldr r3, [r0, #3]\n\t"
-      "ldr r5, [r1, #3]\n\t"
-      TN_ASM_WIDEN2
-      "ldrh r3, [r0, #7]\n\t"
-      "ldrh r7, [r0, r2]\n\t"
-      "orr r3, r3, r7, lsl #16\n\t"
-      "ldrh r5, [r1, #7]\n\t"
-      "ldrh r7, [r1, r2]\n\t"
-      "orr r5, r5, r7, lsl #16\n\t"
-      TN_ASM_WIDEN2
-      "add r0, r0, r2\n\t"
-      "add r1, r1, r2\n\t"
-      "ldr r3, [r0, #2]\n\t"
-      "ldr r5, [r1, #2]\n\t"
-      TN_ASM_WIDEN2
-      /* the 3-tail from the words ending at each run's end: (t0, t2) are
-       * their odd bytes, t1 the top even one */
-      "ldr r3, [r0, #5]\n\t"
-      "ldr r5, [r1, #5]\n\t"
-      "sxtab16 r8, r12, r3, ror #8\n\t"
-      "sxtab16 r8, r8, r3, ror #8\n\t"
-      "sxtab16 r9, r12, r5, ror #8\n\t"
-      "sxtab16 r9, r9, r5, ror #8\n\t"
-      "sxtab16 r7, r12, r3\n\t"
-      "sxtab16 r7, r7, r3\n\t"
-      "sxtab16 r11, r12, r5\n\t"
-      "sxtab16 r11, r11, r5\n\t"
-      "pkhtb r10, r11, r7, asr #16\n\t"
-      "stm r4, {r8, r9, r10}\n\t"
-      "ldr r1, [sp, #96]\n\t"
-      "ldr r0, [sp, #60]\n\t"
-      "add r0, r0, r1, lsl #1\n\t"
-      "str r0, [sp, #60]\n\t"
-      "ldr r5, [sp, #40]\n\t"
       "ldr pc, [sp, #80]\n\t"
       /* 2 groups */
       "20:\n\t" TN_ASM_TILE_START TN_ASM_G22_FIRST TN_ASM_G22 TN_ASM_TILE_END
@@ -821,7 +759,7 @@ __attribute__((naked, noinline)) static void tn_pw_tiles_asm(const tn_pw_job* jo
       "subs r0, r0, #1\n\t"
       "strd r0, r1, [sp, #68]\n\t"
       "bne 80b\n\t"
-      "add sp, sp, #104\n\t"
+      "add sp, sp, #92\n\t"
       "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
 }
 
@@ -1198,9 +1136,6 @@ static void tn_pw_job_init(tn_pw_job* j, const int8_t* weights, int32_t out_c, i
   j->span2 = 2 * pairs;
   j->entry = 0;
   j->loop_entry = 0;
-  j->conv = 0;
-  j->rowstride = 0;
-  j->pstep = 0;
 }
 
 /* The plan: the asm job, then what the odd channel needs. */
@@ -1235,23 +1170,6 @@ int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, 
   return p->asm_ok;
 }
 
-int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
-                       int32_t rowstride, int8_t* out0) {
-  tn_gemm_plan_impl* p = (tn_gemm_plan_impl*)(void*)plan;
-  if (!p->asm_ok || (p->out_c & 1) != 0 || p->depth != 27 || pairs <= 0) return 0;
-  p->job.input = patch0;
-  p->job.pixel_pairs = pairs;
-  p->job.out0 = out0;
-  p->job.conv = 1;
-  p->job.rowstride = rowstride;
-  p->job.pstep = pstep;
-  tn_pw_tiles_asm(&p->job);
-  p->job.input = 0;
-  p->job.pixel_pairs = 1;
-  p->job.conv = 0;
-  return 1;
-}
-
 void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0) {
   tn_gemm_plan_impl* p = (tn_gemm_plan_impl*)(void*)plan;
   p->job.out0 = out0;
@@ -1270,11 +1188,6 @@ int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, 
 
 void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0) { (void)plan, (void)out0; }
 
-int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
-                       int32_t rowstride, int8_t* out0) {
-  (void)plan, (void)patch0, (void)pairs, (void)pstep, (void)rowstride, (void)out0;
-  return 0;
-}
 #endif
 
 int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8_t* weights,
@@ -1292,6 +1205,15 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
 #else
   (void)input, (void)pixel_pairs, (void)weights, (void)out_c, (void)depth, (void)q, (void)f;
   (void)cols, (void)output;
+  return 0;
+#endif
+}
+
+int tn_pointwise_layer3_ok(const int8_t* weights, int32_t out_c, int32_t depth, const tn_rqf* f) {
+#if defined(TN_ARM_DSP_ASM)
+  return tn_pw_layer_asm(weights, out_c, depth, f);
+#else
+  (void)weights, (void)out_c, (void)depth, (void)f;
   return 0;
 #endif
 }
@@ -1520,6 +1442,10 @@ int tn_pointwise_fast_layer3(const int8_t* input, int32_t triples, const int8_t*
   return 0;
 }
 
+int tn_pointwise_layer3_ok(const int8_t* weights, int32_t out_c, int32_t depth, const tn_rqf* f) {
+  (void)weights, (void)out_c, (void)depth, (void)f;
+  return 0;
+}
 
 int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, int32_t depth,
                       const tn_requant* q, const tn_rqf* f, const int16_t* cols, int32_t cout) {
@@ -1529,11 +1455,5 @@ int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, 
 
 void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0) { (void)plan, (void)out0; }
 
-
-int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
-                       int32_t rowstride, int8_t* out0) {
-  (void)plan, (void)patch0, (void)pairs, (void)pstep, (void)rowstride, (void)out0;
-  return 0;
-}
 
 #endif /* TN_USE_DSP */

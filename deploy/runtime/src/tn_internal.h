@@ -210,13 +210,6 @@ typedef struct {
 int tn_gemm_plan_init(tn_gemm_plan* plan, const int8_t* weights, int32_t out_c, int32_t depth,
                       const tn_requant* q, const tn_rqf* f, const int16_t* cols, int32_t cout);
 void tn_gemm_plan_run(tn_gemm_plan* plan, int8_t* out0);
-/* Conv2d 3x3x3 (depth 27, even out_c): `pairs` pixel pairs whose patches
- * need no padding, pixel i's patch rows at patch0 + i * pstep + r * rowstride
- * (9 bytes each), outputs from out0 on; the asm widens them itself. 0 where
- * it does not apply (nothing written). */
-int tn_gemm_plan_conv3(tn_gemm_plan* plan, const int8_t* patch0, int32_t pairs, int32_t pstep,
-                       int32_t rowstride, int8_t* out0);
-
 /* Pointwise's pixel pairs [0, pixel_pairs) all at once (input: pixel 0;
  * output: its first output) where the Arm asm handles the whole layer (SSAT
  * mode, depth a multiple of 4 and >= 8, even out_c); 0 when it does not
@@ -230,6 +223,9 @@ int tn_pointwise_fast_layer(const int8_t* input, int32_t pixel_pairs, const int8
 int tn_pointwise_fast_layer3(const int8_t* input, int32_t triples, const int8_t* weights,
                              int32_t out_c, int32_t depth, const tn_requant* q, const tn_rqf* f,
                              int16_t* cols, int8_t* output);
+/* Whether tn_pointwise_fast_layer(3) takes a layer of these weights (always 0
+ * off Arm). */
+int tn_pointwise_layer3_ok(const int8_t* weights, int32_t out_c, int32_t depth, const tn_rqf* f);
 
 /* One pixel's product: cols from tn_widen_one2 (2 * (x + input_offset); DSP
  * layout per group of 4 (even pair, odd pair), then the rest). */

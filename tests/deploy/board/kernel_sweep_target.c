@@ -164,11 +164,48 @@ static void conv2d_cases(void) {
         p.q = requant(p.out.c);
         fill8(input, h * h * 3);
         tn_conv2d_ref_s8(&p, input, ref_out);
-        tn_pair_weights(weights, p.out.c, k * k * 3, paired);
+        tn_conv2d_weights(weights, p.out.c, k * k * 3, paired);
         p.weights = paired;
         tn_conv2d_s8(&p, input, opt_out, (int16_t*)scratch);
         compare("conv2d", ref_out, opt_out, p.out.h * p.out.w * p.out.c);
       }
+  /* 3x3x3 tiles as a patch stage runs them (out_y0, out_x0 inside the full
+   * output), stride 1 and 2: at the top-left border, in the interior, and
+   * reaching the bottom-right border; tile pixel counts with no rest, one
+   * and two left over from the triples. */
+  static const int tiles[][4] = {{0, 0, 4, 3}, {2, 3, 3, 5}, {3, 1, 5, 4}, {1, 2, 4, 4}};
+  for (int s = 1; s <= 2; ++s)
+    for (int ti = 0; ti < 4; ++ti) {
+      tn_conv_params p;
+      memset(&p, 0, sizeof p);
+      const int h = 11;
+      p.in.h = p.in.w = h;
+      p.in.c = 3;
+      p.kernel = 3;
+      p.stride = s;
+      p.padding = 1;
+      p.out.c = 16;
+      const int full = (h - 1) / s + 1;
+      p.out_y0 = tiles[ti][0];
+      p.out_x0 = tiles[ti][1];
+      p.out.h = tiles[ti][2];
+      p.out.w = tiles[ti][3];
+      if (p.out_y0 + p.out.h > full) p.out_y0 = full - p.out.h;
+      if (p.out_x0 + p.out.w > full) p.out_x0 = full - p.out.w;
+      if (ti == 2) { /* to the bottom-right corner */
+        p.out_y0 = full - p.out.h;
+        p.out_x0 = full - p.out.w;
+      }
+      fill8(weights, p.out.c * 27);
+      p.weights = weights;
+      p.q = requant(p.out.c);
+      fill8(input, h * h * 3);
+      tn_conv2d_ref_s8(&p, input, ref_out);
+      tn_conv2d_weights(weights, p.out.c, 27, paired);
+      p.weights = paired;
+      tn_conv2d_s8(&p, input, opt_out, (int16_t*)scratch);
+      compare("conv2d tile", ref_out, opt_out, p.out.h * p.out.w * p.out.c);
+    }
 }
 
 static void small_kernel_cases(void) {

@@ -295,7 +295,7 @@ void conv_fast_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t co
   std::vector<int8_t> want(n), got(n);
   ASSERT_EQ(tn_conv2d_ref_s8(&p, input.data(), want.data()), TN_OK) << what;
   std::vector<int16_t> scratch(static_cast<size_t>(tn_conv2d_s8_get_buffer_size(&p) / 2));
-  const std::vector<int8_t> paired = tn_test::paired(weights, cout);
+  const std::vector<int8_t> paired = tn_test::conv_weights(weights, cout);
   p.weights = paired.data();
   ASSERT_EQ(tn_conv2d_s8(&p, input.data(), got.data(), scratch.data()), TN_OK) << what;
   EXPECT_TRUE(same_bytes(what, want.data(), got.data(), n));

@@ -353,7 +353,7 @@ void conv_case(uint64_t seed, int32_t h, int32_t w, int32_t cin, int32_t cout, i
   ASSERT_EQ(scratch_bytes % 2, 0);
   Guarded<int16_t> scratch(static_cast<size_t>(scratch_bytes / 2));
   Guarded<int8_t> got(n);
-  const std::vector<int8_t> paired = tn_test::paired(weights, cout);
+  const std::vector<int8_t> paired = tn_test::conv_weights(weights, cout);
   p.weights = paired.data();
   ASSERT_EQ(tn_conv2d_s8(&p, input.data(), got.data(), scratch.data()), TN_OK) << what;
   EXPECT_TRUE(same_bytes(what, want.data(), got.data(), n));

@@ -189,7 +189,7 @@ void conv_tiles(uint64_t seed, int32_t h, int32_t cin, int32_t cout, int32_t k, 
     ASSERT_EQ(tn_conv2d_ref_s8(&p, input.data(), got.data()), TN_OK) << what;
     EXPECT_TRUE(same_bytes(what + " (reference)", want.data(), got.data(), want.size()));
     std::fill(got.begin(), got.end(), 0);
-    const std::vector<int8_t> paired = tn_test::paired(weights, cout);
+    const std::vector<int8_t> paired = tn_test::conv_weights(weights, cout);
     p.weights = paired.data();
     ASSERT_EQ(tn_conv2d_s8(&p, input.data(), got.data(), scratch.data()), TN_OK) << what;
     EXPECT_TRUE(same_bytes(what, want.data(), got.data(), want.size()));

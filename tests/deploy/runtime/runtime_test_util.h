@@ -106,6 +106,15 @@ inline std::vector<int8_t> paired(const std::vector<int8_t>& plain, int32_t out_
   return out;
 }
 
+// Plain [out_c][depth] conv2d weights as the optimised conv2d takes them
+// (tn_conv2d_weights: rows padded to a multiple of 4, then paired).
+inline std::vector<int8_t> conv_weights(const std::vector<int8_t>& plain, int32_t out_c) {
+  const auto depth = static_cast<int32_t>(plain.size() / static_cast<size_t>(out_c));
+  std::vector<int8_t> out(static_cast<size_t>(out_c * tn_conv2d_depth(depth)));
+  tn_conv2d_weights(plain.data(), out_c, depth, out.data());
+  return out;
+}
+
 inline std::string dims_str(const tn_dims& d) {
   std::ostringstream s;
   s << d.h << "x" << d.w << "x" << d.c;
