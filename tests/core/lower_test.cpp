@@ -70,9 +70,10 @@ TEST(LowerTest, LifetimesAndScratch) {
   EXPECT_EQ(g.tensors[g.ops[6].output].last_use, 10);
   EXPECT_EQ(g.tensors[g.input].producer, -1);
   EXPECT_EQ(g.tensors[g.input].last_use, 0);
-  // Scratch: im2col of two patches as int16; one padded channel + two rows of
-  // int32 accumulators for depthwise; two int16 columns for pointwise.
-  EXPECT_EQ(g.ops[0].scratch_bytes, 2 * 9 * 3 * 2);
+  // Scratch: im2col of three patches as int16, each padded to 28; one padded
+  // channel + two rows of int32 accumulators for depthwise; two int16 columns
+  // for pointwise.
+  EXPECT_EQ(g.ops[0].scratch_bytes, 3 * 28 * 2);
   EXPECT_EQ(g.ops[1].scratch_bytes, 18 * 18 + 2 * 16 * 4);
   EXPECT_EQ(g.ops[5].scratch_bytes, 20 * 20 + 2 * 8 * 4);
   EXPECT_EQ(g.ops[4].scratch_bytes, 2 * 8 * 2);

@@ -206,6 +206,9 @@ TEST_F(PatchGeneTest, SamplingDrawsTheSameNetworkGenesFirst) {
 // mutation and crossover of the mcunet space without a patch setting.
 // The F412 as it was then (tests/data): its kernels' flash and latency fit
 // have changed since; the expectations pin the search, not configs/mcus.
+// Re-pinned once since: when the firmware began storing conv2d's rows padded
+// to a multiple of 4 (deployed_weight_bytes: +1 byte per stem channel), every
+// candidate's flash moved by its stem width (the best, 283, stayed).
 TEST_F(PatchGeneTest, SpacesWithoutTheSettingAreExactlyAsBefore) {
   const SearchSpace space = restrict_space(*plain_, 0.5, 176);
   SearchOptions o = small(1);
@@ -213,11 +216,11 @@ TEST_F(PatchGeneTest, SpacesWithoutTheSettingAreExactlyAsBefore) {
   const McuTarget mcu = load_mcu(std::string(TINYNAS_SOURCE_DIR) + "/tests/data/f412-2026-12-05.yaml");
   const Budget budget = budget_for(mcu, kFlash, 256 * 1024);
   const SearchResult r = run_search(space, mcu, budget, ev, o);
-  EXPECT_EQ(fnv(history_jsonl(r)), 0xe7b7cc8e8457ea23ull);
+  EXPECT_EQ(fnv(history_jsonl(r)), 0xf393fad8fa468d12ull);
   EXPECT_EQ(r.best, 283);
   o.predictor_screen = 3;
   o.predictor_min_history = 40;
-  EXPECT_EQ(fnv(history_jsonl(run_search(space, mcu, budget, ev, o))), 0x881569569d15aec2ull);
+  EXPECT_EQ(fnv(history_jsonl(run_search(space, mcu, budget, ev, o))), 0x958a4bc3f0871c93ull);
   std::string g;
   Rng rng(5);
   for (int i = 0; i < 200; ++i) {
