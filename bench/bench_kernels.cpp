@@ -397,6 +397,8 @@ std::vector<Case> default_cases() {
   c.push_back({kDepthwise, 10, 10, 144, 0, 7, 2, 0, 0.4, ""});
   c.push_back({kDepthwise, 5, 5, 240, 0, 7, 1, 0, 0, "7x7 on a 5x5 map (vww1 op 29)"});
   c.push_back({kDepthwise, 3, 3, 288, 0, 7, 1, 0, 0, "7x7 on a 3x3 map (vww1 op 51)"});
+  c.push_back({kDepthwise, 5, 5, 240, 0, 5, 2, 0, 0, "5x5 s2 on a 5x5 map (vww1 op 40)"});
+  c.push_back({kDepthwise, 5, 5, 7, 0, 5, 2, 0, 0, "5x5 s2 on a 5x5 map"});
   c.push_back({kDepthwise, 9, 7, 13, 0, 3, 1, 1, 0, "odd sizes, edge params"});
   c.push_back({kDepthwise, 9, 7, 13, 0, 5, 2, 1, 0, "odd sizes, edge params"});
   for (int k : {3, 5, 7})

@@ -47,7 +47,8 @@
  *   the image altogether: the channel's input rows become int16 pairs in
  *   registers and every output is computed from them (tn_dw_smallmap:
  *   ~25 instructions per output instead of 31-48); 7x7 kernels on such
- *   maps likewise (~63 instead of 96 on 5x5, ~59 instead of 87 on 3x3).
+ *   maps likewise (~63 instead of 96 on 5x5, ~59 instead of 87 on 3x3), and
+ *   a 5x5 kernel with stride 2 on a 5x5 map (~55 instead of 95).
  * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
  * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
  * (0.27: the copy is ~9.5 of it, see bench/README.md), 5x5 s1 ~44 at 10x10
@@ -1516,9 +1517,64 @@ TN_ALWAYS_INLINE void tn_dw7map_channel(const int8_t* x, const int8_t* w, int32_
   }
 }
 
+/* 5x5 kernels with stride 2 on a 5x5 map (padding 2: 3x3 outputs), the same
+ * way: output (y, x) is centred on input (2y, 2x), so output row y meets
+ * input rows 2y-2 .. 2y+2 (3, 5, 3 of them) and, per kernel row i over input
+ * row r (i = r - 2y + 2), with Xab = (x[r][a], x[r][b]) + input_offset and
+ * Wab = (w[i][a], w[i][b]) (not doubled, as for 7x7: the sums are):
+ *   x0: SMLAD(X01, W23) + SMLATB(W34, X23)          w2 x0 + w3 x1 + w4 x2
+ *   x1: SMLAD(X01, W01) + SMLAD(X23, W23) + SMLATT(X34, W34)
+ *   x2: SMLAD(X23, W01) + SMLATB(X34, W23)          w0 x2 + w1 x3 + w2 x4
+ * (7 MAC instructions per 11 products; 11 kernel rows meet real rows). */
+#define TN_DW5S2MAP_MAC(X, W)                                              \
+  a0 = tn_smlatb((W)[2], (X)[1], tn_smlad((X)[0], (W)[1], a0));            \
+  a1 = tn_smlatt((X)[2], (W)[2], tn_smlad((X)[1], (W)[1], tn_smlad((X)[0], (W)[0], a1))); \
+  a2 = tn_smlatb((X)[2], (W)[1], tn_smlad((X)[1], (W)[0], a2));
+
+/* Output row Y's three outputs, then the next row from `start`. */
+#define TN_DW5S2MAP_OUT(Y)                                                  \
+  TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a0), 3 * (Y))                    \
+  TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a1), 3 * (Y) + 1)                \
+  TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a2), 3 * (Y) + 2) a0 = a1 = a2 = start;
+
+TN_ALWAYS_INLINE void tn_dw5s2map_channel(const int8_t* x, const int8_t* w, int32_t step,
+                                           uint32_t off2, int32_t start, const tn_rqf* f,
+                                           int32_t m, int32_t rm, int8_t* o) {
+  uint32_t xp[5][3], wp[5][3];
+  for (int32_t r = 0; r < 5; ++r, x += 5 * step, w += 5) {
+    const uint32_t b0 = (uint8_t)x[0], b1 = (uint8_t)x[step], b2 = (uint8_t)x[2 * step];
+    const uint32_t b3 = (uint8_t)x[3 * step], b4 = (uint8_t)x[4 * step];
+    xp[r][0] = tn_sxtab16(off2, b0 | (b1 << 16));
+    xp[r][1] = tn_sxtab16(off2, b2 | (b3 << 16));
+    xp[r][2] = tn_sxtab16(off2, b3 | (b4 << 16));
+    /* (w0, w1), (w2, w3), (w3, w4) from one word's even and odd pairs */
+    const uint32_t wd = tn_read_u32(w), e = tn_sxtb16(wd), od = tn_sxtb16_ror8(wd);
+    wp[r][0] = (e & 0xFFFFu) | (od << 16);
+    wp[r][1] = (e >> 16) | (od & 0xFFFF0000u);
+    wp[r][2] = (od >> 16) | ((uint32_t)w[4] << 16);
+  }
+  const int32_t cc = tn_rqf_c(f->k2, rm);
+  int32_t a0 = start, a1 = start, a2 = start;
+  TN_DW5S2MAP_MAC(xp[0], wp[2])  /* output row 0: input rows 0..2 */
+  TN_DW5S2MAP_MAC(xp[1], wp[3])
+  TN_DW5S2MAP_MAC(xp[2], wp[4])
+  TN_DW5S2MAP_OUT(0)
+  TN_DW5S2MAP_MAC(xp[0], wp[0])  /* output row 1: input rows 0..4 */
+  TN_DW5S2MAP_MAC(xp[1], wp[1])
+  TN_DW5S2MAP_MAC(xp[2], wp[2])
+  TN_DW5S2MAP_MAC(xp[3], wp[3])
+  TN_DW5S2MAP_MAC(xp[4], wp[4])
+  TN_DW5S2MAP_OUT(1)
+  TN_DW5S2MAP_MAC(xp[2], wp[0])  /* output row 2: input rows 2..4 */
+  TN_DW5S2MAP_MAC(xp[3], wp[1])
+  TN_DW5S2MAP_MAC(xp[4], wp[2])
+  TN_DW5S2MAP_OUT(2)
+}
+
 /* An n x n map (n = 3 or 5) under a 3x3 kernel (stride 1, padding 1) or a
- * 7x7 one (padding 3); SSAT mode (the activation range all of int8, as ReLU6
- * layers calibrate to). */
+ * 7x7 one (padding 3), or a 5x5 map under a 5x5 kernel with stride 2
+ * (padding 2); SSAT mode (the activation range all of int8, as ReLU6 layers
+ * calibrate to). */
 __attribute__((noinline)) static void tn_dw_smallmap(const tn_depthwise_params* p,
                                                     const tn_rqf* f, const int8_t* input,
                                                     int8_t* output, int32_t n) {
@@ -1527,15 +1583,17 @@ __attribute__((noinline)) static void tn_dw_smallmap(const tn_depthwise_params* 
   for (int32_t ch = 0; ch < c; ++ch) {
     const int8_t* x = input + ch;
     const int8_t* w = p->weights + ch * k * k;
-    /* tn_rqf takes 2 * acc: the 3x3 kernels double weights and bias, the 7x7
-     * one its sums */
+    /* tn_rqf takes 2 * acc: the 3x3 kernels double weights and bias, the
+     * 5x5 and 7x7 ones their sums */
     const int32_t bias = p->q.bias[ch];
-    const int32_t start = k == 7 ? bias : (int32_t)(2u * (uint32_t)bias);
+    const int32_t start = k != 3 ? bias : (int32_t)(2u * (uint32_t)bias);
     const int32_t m = p->q.multiplier[ch], rm = ~p->q.shift[ch];
     int8_t* o = output + ch;
     if (k == 7) {
       if (n == 5) tn_dw7map_channel(x, w, c, off2, start, f, m, rm, o, 5);
       else tn_dw7map_channel(x, w, c, off2, start, f, m, rm, o, 3);
+    } else if (k == 5) {
+      tn_dw5s2map_channel(x, w, c, off2, start, f, m, rm, o);
     } else if (n == 3) {
       tn_dw3map_channel(x, w, c, off2, start, f, m, rm, o);
     } else {
@@ -1552,11 +1610,15 @@ __attribute__((noinline)) static int tn_depthwise_fast(const tn_depthwise_params
   if (k0 != 3 && k0 != 5 && k0 != 7) return 0;
   if (s != 1 && s != 2) return 0;
   l.general = !tn_rqf_init(&l.f, &p->q, p->in.c, (int64_t)k0 * k0 * 255 * 128);
-  /* 3x3 and 5x5 maps under a 3x3 or 7x7 kernel (padding k / 2 on every
-   * side): straight from the input, in registers. */
+  /* 3x3 and 5x5 maps under a 3x3 or 7x7 kernel with stride 1, a 5x5 map
+   * under a 5x5 kernel with stride 2 (padding k / 2 on every side): straight
+   * from the input, in registers. */
   const int32_t half = k0 / 2;
-  if (!l.general && l.f.full && k0 != 5 && s == 1 && (p->in.w == 3 || p->in.w == 5) &&
-      p->in.h == p->in.w && p->out.h == p->in.h && p->out.w == p->in.w &&
+  const int small_s1 = k0 != 5 && s == 1 && (p->in.w == 3 || p->in.w == 5) &&
+                       p->out.w == p->in.w;
+  const int small_5s2 = k0 == 5 && s == 2 && p->in.w == 5 && p->out.w == 3;
+  if (!l.general && l.f.full && (small_s1 || small_5s2) && p->in.h == p->in.w &&
+      p->out.h == p->out.w &&
       p->padding + p->pad_top == half && p->padding + p->pad_left == half &&
       p->padding + p->pad_bottom == half && p->padding + p->pad_right == half) {
     tn_dw_smallmap(p, &l.f, input, output, p->in.w);
