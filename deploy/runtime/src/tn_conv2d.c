@@ -13,10 +13,16 @@
  * row's patches are gathered raw into stack buffers, padding as the input zero
  * point (which widens to 0); where the Arm asm takes them (SSAT mode, an even
  * channel count, patches of at most 28 bytes) three pixels at a time through
- * pointwise's three-pixel tiles, which widen the patches themselves, up to
- * four triples per call; the rest (and any other k / in.c) in pairs, widened
+ * pointwise's three-pixel tiles, which widen the patches themselves, three
+ * triples per call; the rest (and any other k / in.c) in pairs, widened
  * here, then one alone. */
 #include "tn_internal.h"
+
+/* The three-pixel path: triples per call (their raw patches on the stack,
+ * which keeps the planner's scratch at the columns; the firmware's deepest
+ * call path stays under 1 KiB), and the largest patch it takes. */
+#define TN_CONV_TRIPLES 3
+#define TN_CONV_TRIPLE_DEPTH 28
 
 int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p) {
   /* Three pixels' int16 columns (the fast path's triples; two elsewhere). */
@@ -64,9 +70,6 @@ static void tn_next_pixel(int32_t* oy, int32_t* ox, int32_t out_w) {
  * zero point (which widens to 0), then widened and doubled for the fast GEMM
  * core (tn_rqf requantisation). */
 #define TN_CONV_FAST_MAX_DEPTH 64
-/* The three-pixel path: triples per call, and the largest patch it takes. */
-#define TN_CONV_TRIPLES 4
-#define TN_CONV_TRIPLE_DEPTH 28
 
 /* n bytes, word copies first (any alignment). */
 TN_ALWAYS_INLINE void tn_copy_small(int8_t* dst, const int8_t* src, int32_t n) {
@@ -182,8 +185,8 @@ static int32_t tn_conv_triples(const tn_conv_fast_ctx* c, int8_t* output) {
     for (int32_t i = 0; i < 3 * t;) {
       if (ox == 0) {
         const int32_t iy0 = (y0 + oy) * s - pad;
-        row_in = iy0 >= 0 && iy0 + 3 <= h;
-        src = input + (iy0 * w + (x0 + xa) * s - pad) * 3;
+        row_in = iy0 >= 0 && iy0 + 3 <= h && xa < xb;
+        if (row_in) src = input + (iy0 * w + (x0 + xa) * s - pad) * 3;
       }
       if (row_in && ox >= xa && ox < xb) {
         /* A run of interior pixels: 3 x (2 LDR/STR, LDRB/STRB) each. */
