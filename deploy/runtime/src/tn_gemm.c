@@ -47,46 +47,38 @@
  */
 #include "tn_internal.h"
 
-void tn_pair_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* paired) {
-  const int32_t full = depth & ~3, rest = depth & 3;
-  int32_t oc = 0;
-  for (; oc + 2 <= out_c; oc += 2) {
-    const int8_t* r0 = plain + oc * depth;
-    const int8_t* r1 = r0 + depth;
-    int8_t* d = paired + oc * depth;
-    for (int32_t k = 0; k < full; k += 4, d += 8) {
-      for (int32_t i = 0; i < 4; ++i) {
-        d[i] = r0[k + i];
-        d[4 + i] = r1[k + i];
-      }
-    }
-    for (int32_t i = 0; i < rest; ++i) {
-      d[i] = r0[full + i];
-      d[rest + i] = r1[full + i];
-    }
-  }
-  if (oc < out_c) {
-    for (int32_t k = 0; k < depth; ++k) paired[oc * depth + k] = plain[oc * depth + k];
-  }
-}
-
-void tn_conv2d_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* out) {
-  const int32_t padded = tn_conv2d_depth(depth);
+/* Rows of `depth` plain bytes, each padded with zeros to `padded` (>= depth),
+ * into the paired layout of rows of `padded`. */
+static void tn_pair_rows(const int8_t* plain, int32_t out_c, int32_t depth, int32_t padded,
+                         int8_t* out) {
+  const int32_t full = padded & ~3, rest = padded & 3;
   int32_t oc = 0;
   for (; oc + 2 <= out_c; oc += 2) {
     const int8_t* r0 = plain + oc * depth;
     const int8_t* r1 = r0 + depth;
     int8_t* d = out + oc * padded;
-    for (int32_t k = 0; k < padded; k += 4, d += 8) {
+    for (int32_t k = 0; k < full; k += 4, d += 8) {
       for (int32_t i = 0; i < 4; ++i) {
         d[i] = k + i < depth ? r0[k + i] : 0;
         d[4 + i] = k + i < depth ? r1[k + i] : 0;
       }
     }
+    for (int32_t i = 0; i < rest; ++i) {  /* only where padded == depth */
+      d[i] = r0[full + i];
+      d[rest + i] = r1[full + i];
+    }
   }
   if (oc < out_c) {
     for (int32_t k = 0; k < padded; ++k) out[oc * padded + k] = k < depth ? plain[oc * depth + k] : 0;
   }
+}
+
+void tn_pair_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* paired) {
+  tn_pair_rows(plain, out_c, depth, depth, paired);
+}
+
+void tn_conv2d_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* out) {
+  tn_pair_rows(plain, out_c, depth, tn_conv2d_depth(depth), out);
 }
 
 /* Requantises and stores channels oc and oc+1 of one pixel. Both values are
