@@ -186,7 +186,7 @@ static inline int32_t tn_conv2d_depth(int32_t depth) { return (depth + 3) & ~3; 
 void tn_conv2d_weights(const int8_t* plain, int32_t out_c, int32_t depth, int8_t* out);
 
 /* ---- conv2d */
-int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p); /* bytes: 4 * tn_conv2d_depth(k*k*in.c) */
+int32_t tn_conv2d_s8_get_buffer_size(const tn_conv_params* p); /* bytes: 6 * tn_conv2d_depth(k*k*in.c) */
 tn_status tn_conv2d_ref_s8(const tn_conv_params* p, const int8_t* input, int8_t* output);
 tn_status tn_conv2d_s8(const tn_conv_params* p, const int8_t* input, int8_t* output,
                        int16_t* scratch);

@@ -78,6 +78,26 @@ TN_ALWAYS_INLINE void tn_copy_small(int8_t* dst, const int8_t* src, int32_t n) {
   for (; i < n; ++i) dst[i] = src[i];
 }
 
+/* A 3x3x3 patch that lies inside the input: its three runs of 9 bytes,
+ * `pitch` apart, as 2 word loads and a byte each. */
+TN_ALWAYS_INLINE void tn_copy_stem_patch(int8_t* d, const int8_t* src, int32_t pitch) {
+  const int8_t* r1 = src + pitch;
+  const int8_t* r2 = r1 + pitch;
+  const uint32_t a0 = tn_read_u32(src), a1 = tn_read_u32(src + 4);
+  const uint32_t b0 = tn_read_u32(r1), b1 = tn_read_u32(r1 + 4);
+  const uint32_t c0 = tn_read_u32(r2), c1 = tn_read_u32(r2 + 4);
+  const int8_t a8 = src[8], b8 = r1[8], c8 = r2[8];
+  tn_write_u32(d, a0);
+  tn_write_u32(d + 4, a1);
+  d[8] = a8;
+  tn_write_u32(d + 9, b0);
+  tn_write_u32(d + 13, b1);
+  d[17] = b8;
+  tn_write_u32(d + 18, c0);
+  tn_write_u32(d + 22, c1);
+  d[26] = c8;
+}
+
 /* The patch of output pixel (oy, ox) (full-output coordinates), `depth`
  * bytes: k*k*in.c, then the input zero point up to the GEMM depth. */
 static void tn_conv_patch(const tn_conv_params* p, const int8_t* input, int32_t oy, int32_t ox,
@@ -88,12 +108,7 @@ static void tn_conv_patch(const tn_conv_params* p, const int8_t* input, int32_t 
   const int inside_x = ix0 >= 0 && ix0 + k <= p->in.w;
   for (int32_t i = k * row; i < depth; ++i) patch[i] = zp;
   if (k == 3 && cin == 3 && inside_x && iy0 >= 0 && iy0 + 3 <= p->in.h) {
-    /* The stem's interior: three runs of 9 bytes. */
-    const int32_t pitch = p->in.w * 3;
-    const int8_t* src = input + (iy0 * p->in.w + ix0) * 3;
-    tn_copy_small(patch, src, 9);
-    tn_copy_small(patch + 9, src + pitch, 9);
-    tn_copy_small(patch + 18, src + 2 * pitch, 9);
+    tn_copy_stem_patch(patch, input + (iy0 * p->in.w + ix0) * 3, p->in.w * 3);
     return;
   }
   for (int32_t ky = 0; ky < k; ++ky, patch += row) {
@@ -189,28 +204,13 @@ static int32_t tn_conv_triples(const tn_conv_fast_ctx* c, int8_t* output) {
         if (row_in) src = input + (iy0 * w + (x0 + xa) * s - pad) * 3;
       }
       if (row_in && ox >= xa && ox < xb) {
-        /* A run of interior pixels: 3 x (2 LDR/STR, LDRB/STRB) each. */
+        /* A run of interior pixels. */
         int32_t n = xb - ox;
         if (n > 3 * t - i) n = 3 * t - i;
         i += n;
         ox += n;
-        for (const int8_t* end = src + n * 3 * s; src != end; src += 3 * s, d += depth) {
-          const int8_t* r1 = src + pitch;
-          const int8_t* r2 = r1 + pitch;
-          const uint32_t a0 = tn_read_u32(src), a1 = tn_read_u32(src + 4);
-          const uint32_t b0 = tn_read_u32(r1), b1 = tn_read_u32(r1 + 4);
-          const uint32_t c0 = tn_read_u32(r2), c1 = tn_read_u32(r2 + 4);
-          const int8_t a8 = src[8], b8 = r1[8], c8 = r2[8];
-          tn_write_u32(d, a0);
-          tn_write_u32(d + 4, a1);
-          d[8] = a8;
-          tn_write_u32(d + 9, b0);
-          tn_write_u32(d + 13, b1);
-          d[17] = b8;
-          tn_write_u32(d + 18, c0);
-          tn_write_u32(d + 22, c1);
-          d[26] = c8;
-        }
+        for (const int8_t* end = src + n * 3 * s; src != end; src += 3 * s, d += depth)
+          tn_copy_stem_patch(d, src, pitch);
       } else {
         tn_conv_patch(p, input, y0 + oy, x0 + ox, zp, depth, d);
         ++i;

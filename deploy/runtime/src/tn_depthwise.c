@@ -1384,6 +1384,9 @@ __attribute__((noinline)) static void tn_dwf_c(const tn_depthwise_params* p,
 
 /* Output X of the row at `o` (outputs `step` bytes apart), SSAT mode. */
 #define TN_DW_SMALL_OUT(A, X) o[(X) * step] = tn_rqf_out(f, tn_rqf_pre(A, m, cc, rm), 1);
+/* The same for kernels that leave their weights undoubled (7x7, 5x5 stride
+ * 2): the sum is doubled here. */
+#define TN_DW_SMALL_OUT2(A, X) TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)(A)), X)
 
 /* Output row Y's three outputs, then the next row from `start`. */
 #define TN_DW3MAP_OUT(Y)                                                    \
@@ -1507,12 +1510,12 @@ TN_ALWAYS_INLINE void tn_dw7map_channel(const int8_t* x, const int8_t* w, int32_
         TN_DW7MAP3_MAC(xp[r], wp[i])
       }
     }
-    TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a0), 0)
-    TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a1), 1)
-    TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a2), 2)
+    TN_DW_SMALL_OUT2(a0, 0)
+    TN_DW_SMALL_OUT2(a1, 1)
+    TN_DW_SMALL_OUT2(a2, 2)
     if (n == 5) {
-      TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a3), 3)
-      TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a4), 4)
+      TN_DW_SMALL_OUT2(a3, 3)
+      TN_DW_SMALL_OUT2(a4, 4)
     }
   }
 }
@@ -1533,9 +1536,9 @@ TN_ALWAYS_INLINE void tn_dw7map_channel(const int8_t* x, const int8_t* w, int32_
 
 /* Output row Y's three outputs, then the next row from `start`. */
 #define TN_DW5S2MAP_OUT(Y)                                                  \
-  TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a0), 3 * (Y))                    \
-  TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a1), 3 * (Y) + 1)                \
-  TN_DW_SMALL_OUT((int32_t)(2u * (uint32_t)a2), 3 * (Y) + 2) a0 = a1 = a2 = start;
+  TN_DW_SMALL_OUT2(a0, 3 * (Y))                    \
+  TN_DW_SMALL_OUT2(a1, 3 * (Y) + 1)                \
+  TN_DW_SMALL_OUT2(a2, 3 * (Y) + 2) a0 = a1 = a2 = start;
 
 TN_ALWAYS_INLINE void tn_dw5s2map_channel(const int8_t* x, const int8_t* w, int32_t step,
                                            uint32_t off2, int32_t start, const tn_rqf* f,
