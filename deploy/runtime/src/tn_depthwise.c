@@ -47,7 +47,7 @@
  *   the image altogether: the channel's input rows become int16 pairs in
  *   registers and every output is computed from them (tn_dw_smallmap:
  *   ~25 instructions per output instead of 31-48); 7x7 kernels on such
- *   maps likewise (~63 instead of 96 on 5x5, ~59 instead of 87 on 3x3), and
+ *   maps likewise (~64 instead of 96 on 5x5, ~61 instead of 87 on 3x3), and
  *   a 5x5 kernel with stride 2 on a 5x5 map (~55 instead of 95).
  * Measured under QEMU on the M4 (bench_kernels): 3x3 s1 ~20.7 instructions
  * per output at 20x20 (0.43 MAC/instruction), 3x3 s2 ~33.5 at 40x40 -> 20x20
