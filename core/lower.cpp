@@ -48,10 +48,6 @@ int64_t OpGraph::deployed_params() const {
   return p;
 }
 
-namespace {
-int64_t round_up4(int64_t v) { return (v + 3) & ~int64_t{3}; }
-}  // namespace
-
 int64_t deployed_weight_bytes(const Op& op) {
   if (op.kind != OpKind::kConv2d || op.biases <= 0) return op.weights;
   return op.biases * round_up4(op.weights / op.biases);

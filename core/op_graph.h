@@ -116,6 +116,10 @@ struct OpGraph {
   int64_t deployed_params() const;
 };
 
+// v rounded up to a multiple of 4: the firmware word-aligns its weight arrays
+// and conv2d's rows (the runtime's tn_conv2d_depth).
+constexpr int64_t round_up4(int64_t v) { return (v + 3) & ~int64_t{3}; }
+
 // The int8 weight bytes the firmware stores for an op: its weights, except
 // that conv2d pads each output channel's row of k*k*Cin to a multiple of 4
 // with zeros (the runtime's tn_conv2d_depth: 27 -> 28 for a 3x3x3 stem).

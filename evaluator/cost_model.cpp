@@ -8,12 +8,6 @@
 #include "core/size.h"
 
 namespace tinynas {
-namespace {
-
-inline int64_t align4(int64_t v) { return (v + 3) & ~int64_t{3}; }
-
-}  // namespace
-
 int32_t depthwise_executed_kernel(const TensorShape& in, const TensorShape& out, int32_t kernel,
                                   int32_t stride, int32_t padding) {
   // tn_depthwise_fast's rule, line for line.
@@ -68,7 +62,7 @@ CostReport estimate_cost(const OpGraph& g, int64_t arena_bytes, const McuTarget&
   for (const Op& op : g.ops) {
     (op.first_patch_op >= 0 ? patch_copies : layers) += 1;
     r.macs += op.macs;
-    r.weight_bytes += align4(deployed_weight_bytes(op));
+    r.weight_bytes += round_up4(deployed_weight_bytes(op));
     channels += op.biases;
     kind_used[static_cast<int>(op.kind)] = true;
     r.cycles += op_cycles(g, op, mcu);
