@@ -8,6 +8,7 @@
 #include "core/size.h"
 
 namespace tinynas {
+
 int32_t depthwise_executed_kernel(const TensorShape& in, const TensorShape& out, int32_t kernel,
                                   int32_t stride, int32_t padding) {
   // tn_depthwise_fast's rule, line for line.

@@ -1536,8 +1536,8 @@ TN_ALWAYS_INLINE void tn_dw7map_channel(const int8_t* x, const int8_t* w, int32_
 
 /* Output row Y's three outputs, then the next row from `start`. */
 #define TN_DW5S2MAP_OUT(Y)                                                  \
-  TN_DW_SMALL_OUT2(a0, 3 * (Y))                    \
-  TN_DW_SMALL_OUT2(a1, 3 * (Y) + 1)                \
+  TN_DW_SMALL_OUT2(a0, 3 * (Y))                                            \
+  TN_DW_SMALL_OUT2(a1, 3 * (Y) + 1)                                        \
   TN_DW_SMALL_OUT2(a2, 3 * (Y) + 2) a0 = a1 = a2 = start;
 
 TN_ALWAYS_INLINE void tn_dw5s2map_channel(const int8_t* x, const int8_t* w, int32_t step,
